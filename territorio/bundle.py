@@ -82,9 +82,7 @@ class Bundle:
                 )
                 raise BundleError(f"bundle {self.path} has no layer {name!r}; {hint}")
             meta = pq.read_schema(path).metadata or {}
-            self._cache[name] = (
-                gpd.read_parquet(path) if b"geo" in meta else pd.read_parquet(path)
-            )
+            self._cache[name] = gpd.read_parquet(path) if b"geo" in meta else pd.read_parquet(path)
         return self._cache[name]
 
 
@@ -92,10 +90,7 @@ def _write_layers(folder: Path, layers: Mapping[str, pd.DataFrame]) -> dict[str,
     counts = {}
     for name, df in layers.items():
         target = folder / f"{name}.parquet"
-        if isinstance(df, gpd.GeoDataFrame):
-            df.to_parquet(target, index=False, compression="zstd")
-        else:
-            df.to_parquet(target, index=False, compression="zstd")
+        df.to_parquet(target, index=False, compression="zstd")
         counts[name] = len(df)
     return counts
 

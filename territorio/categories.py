@@ -33,14 +33,21 @@ CATEGORIES: dict[str, Category] = {
         Category("pharmacy", "Farmacia", "Pharmacy", "health"),
         Category("primary_school", "Scuola primaria", "Primary school", "education"),
         Category("secondary_school", "Scuola secondaria", "Secondary school", "education"),
-        Category("childcare", "Nido / scuola dell'infanzia", "Childcare / kindergarten", "education"),
+        Category(
+            "childcare", "Nido / scuola dell'infanzia", "Childcare / kindergarten", "education"
+        ),
         Category("post_office", "Ufficio postale", "Post office", "public"),
         Category("library", "Biblioteca", "Library", "culture"),
         Category("social_facility", "Servizi sociali / RSA", "Social / elderly care", "social"),
         Category("town_hall", "Municipio", "Town hall", "public"),
         Category("railway_station", "Stazione ferroviaria", "Railway station", "transport"),
         Category("pt_stop", "Fermata trasporto pubblico", "Public-transport stop", "transport"),
-        Category("digital_help", "Punto digitale / internet pubblico", "Digital help / public internet", "digital"),
+        Category(
+            "digital_help",
+            "Punto digitale / internet pubblico",
+            "Digital help / public internet",
+            "digital",
+        ),
         Category("bank_atm", "Banca / bancomat", "Bank / ATM", "finance"),
     )
 }

@@ -235,6 +235,6 @@ def load_config(path: str | Path) -> BuildConfig:
     area = cfg.area
     if (area.province_code is None) == (area.municipalities is None):
         raise ConfigError(
-            f"{path}: area: give exactly one of province_code (e.g. \"001\") or municipalities"
+            f'{path}: area: give exactly one of province_code (e.g. "001") or municipalities'
         )
     return cfg

@@ -66,9 +66,12 @@ def resolve_location(location: str | Path, *, cache_dir: Path, what: str) -> Pat
             resp.raise_for_status()
             total = int(resp.headers.get("content-length", 0)) or None
             fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-            with os.fdopen(fd, "wb") as fh, tqdm(
-                total=total, unit="B", unit_scale=True, desc=f"download {name}", leave=False
-            ) as bar:
+            with (
+                os.fdopen(fd, "wb") as fh,
+                tqdm(
+                    total=total, unit="B", unit_scale=True, desc=f"download {name}", leave=False
+                ) as bar,
+            ):
                 for chunk in resp.iter_content(1 << 16):
                     fh.write(chunk)
                     bar.update(len(chunk))

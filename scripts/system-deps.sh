@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Debian packages the tests need (PostgreSQL server for the database tests,
+# Chromium and its driver for the browser tests). Installs only what is
+# missing; needs root (or sudo) the first time.
+set -euo pipefail
+pkgs=(postgresql)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "installing Debian packages: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,25 @@
+"""Territorial planning: SNAI classes, marginality index, underserved valleys, siting, what-if.
+
+Submodules are imported on demand (nothing heavy happens at import time):
+:mod:`.snai`, :mod:`.marginality`, :mod:`.clusters`, :mod:`.siting`,
+:mod:`.scenarios`, :mod:`.report`; :func:`run_plan` runs them all.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from territorio.planning.config import PlanConfig
+
+if TYPE_CHECKING:
+    from territorio.planning.run import run_plan
+
+__all__ = ["PlanConfig", "run_plan"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "run_plan":
+        from territorio.planning.run import run_plan
+
+        return run_plan
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -162,6 +162,9 @@ class AccessConfig(_Strict):
     off_network_kmh: float = Field(default=5.0, gt=0)
     thresholds_min: list[float] = Field(default_factory=lambda: [15.0, 30.0, 45.0, 60.0])
     catchment_min: float = Field(default=30.0, gt=0)
+    #: Categories for which 2SFCA / E2SFCA are computed (one bounded search per
+    #: facility); ``None`` = those whose services carry a capacity (e.g. beds).
+    sfca_categories: list[str] | None = None
 
 
 class BuildConfig(_Strict):

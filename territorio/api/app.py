@@ -1,0 +1,178 @@
+"""The FastAPI application factory of the Welfare Point Territoriale."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
+
+from territorio._version import __version__
+from territorio.api._middleware import RateLimiter, WptMiddleware
+from territorio.api._state import TerritoryData
+from territorio.api.errors import add_exception_handlers
+from territorio.api.models import Feature, FeatureCollection, Link, Problem
+from territorio.api.routers import (
+    accessibility,
+    accounts,
+    meta,
+    municipalities,
+    offers,
+    ogc,
+    services,
+)
+from territorio.api.settings import Settings
+from territorio.db.migrations import upgrade
+from territorio.db.session import make_engine, make_sessionmaker
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("territorio.api")
+
+DESCRIPTION = """
+**Welfare Point Territoriale** – accessibilità ai servizi essenziali e offerte di
+welfare territoriale per i comuni del territorio servito.
+
+* Comuni, servizi, accessibilità per categoria (JSON o GeoJSON: `f=geojson` o
+  `Accept: application/geo+json`).
+* OGC API - Features su `/ogc` (aggiungibile in QGIS).
+* Offerte di welfare: ricerca pubblica; pubblicazione con un token
+  (`Authorization: Bearer wpt_...`).
+
+Errors are RFC 9457 `application/problem+json`. Every data response carries
+`X-Territorio-Data: osm=<timestamp>; istat=<year>; build=<time>`.
+"""
+
+
+def _features(data: TerritoryData) -> dict[str, bool]:
+    return {
+        "accessibility_indicators": data.access is not None,
+        "planning": "planning" in data.extras,
+        "nearest_services": False,
+        "isochrones": False,
+        "offer_travel_time": False,
+    }
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the API.
+
+    Parameters
+    ----------
+    settings
+        Server settings; the bundle is read and the database migrated when the
+        app starts (lifespan), not here.
+
+    Returns
+    -------
+    FastAPI
+        The application, to be served by an ASGI server.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        data = TerritoryData.load(settings.bundle_path)
+        if settings.migrate_on_start:
+            upgrade(settings.database_url)
+        engine = make_engine(settings.database_url)
+        app.state.data = data
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.features = _features(data)
+        log.info(
+            "serving %s (%d municipalities, %d services)",
+            settings.bundle_path,
+            len(data.municipalities),
+            len(data.services),
+        )
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Welfare Point Territoriale",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    add_exception_handlers(app)
+    for r in (
+        meta.router,
+        municipalities.router,
+        services.router,
+        accessibility.router,
+        offers.router,
+        accounts.router,
+        ogc.router,
+    ):
+        app.include_router(r)
+
+    def _header() -> str | None:
+        data = getattr(app.state, "data", None)
+        return data.header if data is not None else None
+
+    app.add_middleware(
+        WptMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        limiter=RateLimiter(
+            limit=settings.write_rate_limit,
+            window_s=settings.write_rate_window_s,
+            max_clients=settings.rate_limit_max_clients,
+        ),
+        header=_header,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Accept"],
+            expose_headers=["X-Territorio-Data"],
+        )
+
+    def custom_openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        _, defs = models_json_schema(
+            [(m, "serialization") for m in (Feature, FeatureCollection, Link, Problem)],
+            ref_template="#/components/schemas/{model}",
+        )
+        comps = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, sch in defs.get("$defs", {}).items():
+            comps.setdefault(name, sch)
+        _problem_media(schema)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = custom_openapi  # type: ignore[method-assign]
+    return app
+
+
+def _problem_media(schema: dict[str, Any]) -> None:
+    """Declare error responses as ``application/problem+json``."""
+    for path in schema.get("paths", {}).values():
+        for op in path.values():
+            for code, resp in op.get("responses", {}).items():
+                if str(code).startswith(("4", "5")):
+                    content = resp.get("content", {})
+                    if "application/json" in content:
+                        resp["content"] = {
+                            "application/problem+json": {
+                                "schema": {"$ref": "#/components/schemas/Problem"}
+                            }
+                        }

@@ -1,0 +1,216 @@
+"""Reusable, typed FastAPI dependencies: state, database, caller, format, paging, bbox."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from territorio.api._state import TerritoryData
+from territorio.api.errors import (
+    AuthenticationError,
+    InvalidParameterError,
+    PermissionDeniedError,
+)
+from territorio.api.settings import Settings
+from territorio.db.models import Account, ApiToken, Organisation
+from territorio.db.session import hash_token
+
+__all__ = [
+    "BBox",
+    "Caller",
+    "OptionalCaller",
+    "OutputFormat",
+    "Principal",
+    "RequiredCaller",
+    "get_data",
+    "get_db",
+    "get_settings",
+    "output_format",
+    "parse_bbox",
+]
+
+GEOJSON = "application/geo+json"
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="API token of an account (`Authorization: Bearer wpt_...`)",
+)
+
+
+def get_settings(request: Request) -> Settings:
+    """Return the app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_data(request: Request) -> TerritoryData:
+    """Return the territory data loaded in the lifespan."""
+    data: TerritoryData = request.app.state.data
+    return data
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """Yield a database session, closed after the request."""
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller.
+
+    Attributes
+    ----------
+    role
+        Role of the caller's organisation (``"admin"`` for the bootstrap token).
+    account
+        The account, or None for the bootstrap administrator.
+    organisation
+        The account's organisation (None for the bootstrap administrator).
+    """
+
+    role: str
+    account: Account | None
+    organisation: Organisation | None
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the caller is an administrator."""
+        return self.role == "admin"
+
+    @property
+    def bootstrap(self) -> bool:
+        """Whether the caller used the bootstrap admin token."""
+        return self.account is None
+
+    def require_admin(self) -> None:
+        """Raise :class:`PermissionDeniedError` unless an administrator."""
+        if not self.is_admin:
+            raise PermissionDeniedError("this action is reserved to administrators")
+
+
+def _principal(
+    request: Request,
+    creds: HTTPAuthorizationCredentials | None,
+    session: Session,
+) -> Principal | None:
+    if creds is None:
+        if request.headers.get("authorization"):
+            raise AuthenticationError(
+                "the Authorization header must be 'Bearer <token>' with an API token"
+            )
+        return None
+    token = creds.credentials
+    settings: Settings = request.app.state.settings
+    if settings.admin_token is not None:
+        secret = settings.admin_token.get_secret_value()
+        if secret and hmac.compare_digest(token.encode(), secret.encode()):
+            return Principal(role="admin", account=None, organisation=None)
+    row = session.execute(
+        select(ApiToken, Account, Organisation)
+        .join(Account, ApiToken.account_id == Account.id)
+        .join(Organisation, Account.organisation_id == Organisation.id)
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        raise AuthenticationError("unknown API token; ask an administrator for a new one")
+    tok, account, org = row
+    if tok.revoked_at is not None:
+        raise AuthenticationError(
+            f"API token {tok.prefix}… was revoked on {tok.revoked_at:%Y-%m-%d}; use another one"
+        )
+    if not account.active:
+        raise AuthenticationError(f"account {account.email} is disabled")
+    return Principal(role=org.role, account=account, organisation=org)
+
+
+def optional_caller(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    session: Annotated[Session, Depends(get_db)],
+) -> Principal | None:
+    """Return the caller if a token is given (a bad token is still a 401)."""
+    return _principal(request, creds, session)
+
+
+def required_caller(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    session: Annotated[Session, Depends(get_db)],
+) -> Principal:
+    """Return the caller, or raise a 401 if no token is given."""
+    p = _principal(request, creds, session)
+    if p is None:
+        raise AuthenticationError(
+            "this action needs an API token: send 'Authorization: Bearer <token>'"
+        )
+    return p
+
+
+OptionalCaller = Annotated[Principal | None, Depends(optional_caller)]
+RequiredCaller = Annotated[Principal, Depends(required_caller)]
+Caller = RequiredCaller
+
+Fmt = Literal["json", "geojson"]
+
+
+def output_format(
+    request: Request,
+    f: Annotated[
+        Fmt | None,
+        Query(description="output format: json or geojson (default: from Accept, else json)"),
+    ] = None,
+) -> Fmt:
+    """Negotiate JSON or GeoJSON from ``f=`` or the Accept header."""
+    if f is not None:
+        return f
+    accept = request.headers.get("accept", "")
+    return "geojson" if GEOJSON in accept else "json"
+
+
+OutputFormat = Annotated[Fmt, Depends(output_format)]
+
+BBox = tuple[float, float, float, float]
+
+
+def parse_bbox(value: str | None, *, field: str = "query.bbox") -> BBox | None:
+    """Parse ``minlon,minlat,maxlon,maxlat`` (WGS84), or raise a clear 422."""
+    if value is None or value == "":
+        return None
+    parts = value.split(",")
+    if len(parts) != 4:
+        raise InvalidParameterError(
+            field, "bbox needs 4 comma-separated numbers: minlon,minlat,maxlon,maxlat"
+        )
+    try:
+        x0, y0, x1, y1 = (float(p) for p in parts)
+    except ValueError:
+        raise InvalidParameterError(field, "bbox values must be numbers") from None
+    if not all(v == v and abs(v) != float("inf") for v in (x0, y0, x1, y1)):
+        raise InvalidParameterError(field, "bbox values must be finite numbers")
+    if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90):
+        raise InvalidParameterError(field, "bbox is outside -180..180 / -90..90")
+    if x0 > x1 or y0 > y1:
+        raise InvalidParameterError(field, "bbox minimum must not exceed its maximum")
+    return (x0, y0, x1, y1)
+
+
+def check_limit(limit: int, settings: Settings, *, field: str = "query.limit") -> None:
+    """Raise a 422 if ``limit`` exceeds the configured page size."""
+    if limit > settings.max_page_size:
+        raise InvalidParameterError(
+            field, f"limit {limit} is larger than the maximum page size {settings.max_page_size}"
+        )
+
+
+def utcnow() -> datetime:
+    """Return the current UTC time (second precision)."""
+    return datetime.now(UTC).replace(microsecond=0)

@@ -1,0 +1,233 @@
+"""Errors to HTTP, in one place: RFC 9457 ``application/problem+json``.
+
+Domain code raises :mod:`territorio.errors` exceptions; the API adds a few of
+its own (authentication, permissions, size and rate limits). The table
+:data:`STATUS` maps each class to a status code; :func:`add_exception_handlers`
+installs one handler for all of them, one for request validation and a
+catch-all that logs the exception and never shows its message.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from territorio import errors as terr
+
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "STATUS",
+    "ApiError",
+    "AuthenticationError",
+    "ConflictError",
+    "InvalidParameterError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "ServiceUnavailableError",
+    "add_exception_handlers",
+    "problem",
+]
+
+log = logging.getLogger("territorio.api")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class ApiError(terr.TerritorioError):
+    """Base of the API's own errors."""
+
+
+class AuthenticationError(ApiError):
+    """No credentials, or credentials that match no active token (401)."""
+
+
+class PermissionDeniedError(ApiError):
+    """Authenticated, but not allowed to do this (403)."""
+
+
+class InvalidParameterError(ApiError, ValueError):
+    """A parameter is well-formed but out of its domain (422).
+
+    Parameters
+    ----------
+    field
+        Where the parameter was read, e.g. ``"query.lon"`` or ``"body.category"``.
+    reason
+        What is wrong and how to fix it.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class ConflictError(ApiError):
+    """The request conflicts with the current state (409)."""
+
+
+class PayloadTooLargeError(ApiError):
+    """The request body exceeds the configured limit (413)."""
+
+
+class RateLimitedError(ApiError):
+    """Too many write requests from one client (429)."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailableError(ApiError):
+    """A feature needs data the served bundle does not have (503)."""
+
+
+#: Exception class -> (HTTP status, problem title). Looked up along the MRO,
+#: so the most specific class wins.
+STATUS: dict[type[BaseException], tuple[int, str]] = {
+    AuthenticationError: (401, "Authentication required"),
+    PermissionDeniedError: (403, "Forbidden"),
+    terr.NotFoundError: (404, "Not found"),
+    ConflictError: (409, "Conflict"),
+    PayloadTooLargeError: (413, "Request body too large"),
+    InvalidParameterError: (422, "Invalid parameter"),
+    terr.OutsideCoverageError: (422, "Outside coverage"),
+    terr.UnknownCategoryError: (422, "Unknown category"),
+    terr.UnknownAreaError: (422, "Unknown area"),
+    terr.UnsupportedModeError: (422, "Unsupported mode"),
+    terr.ConfigError: (422, "Invalid configuration"),
+    terr.DataValidationError: (422, "Invalid data"),
+    RateLimitedError: (429, "Too many requests"),
+    terr.BundleError: (503, "Territory data unavailable"),
+    ServiceUnavailableError: (503, "Feature unavailable"),
+    terr.SourceNotFoundError: (503, "Source unavailable"),
+}
+
+_SLUG = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "invalid-parameter",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    instance: str = "",
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Build an RFC 9457 problem response.
+
+    Parameters
+    ----------
+    status
+        HTTP status code.
+    title
+        Short, fixed summary of the problem type.
+    detail
+        Human explanation of this occurrence (what, where, how to fix).
+    instance
+        The request path.
+    errors
+        For validation problems: ``[{"field": ..., "reason": ...}]``.
+    headers
+        Extra response headers (``WWW-Authenticate``, ``Retry-After``).
+    """
+    body: dict[str, Any] = {
+        "type": f"https://territorio.example/problems/{_SLUG.get(status, str(status))}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _lookup(exc: BaseException) -> tuple[int, str] | None:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return None
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+async def _territorio_handler(request: Request, exc: Exception) -> JSONResponse:
+    found = _lookup(exc)
+    if found is None:
+        return await _catch_all(request, exc)
+    status, title = found
+    headers: dict[str, str] = {}
+    errors = None
+    if isinstance(exc, AuthenticationError):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, RateLimitedError):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, InvalidParameterError):
+        errors = [{"field": exc.field, "reason": exc.reason}]
+    if status >= 500:
+        log.warning("%s on %s: %s", type(exc).__name__, request.url.path, exc)
+    return problem(
+        status, title, str(exc), instance=request.url.path, errors=errors, headers=headers or None
+    )
+
+
+async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    raw = exc.errors() if isinstance(exc, RequestValidationError) else []
+    errors = [{"field": _field(e.get("loc", ())), "reason": str(e.get("msg", ""))} for e in raw]
+    summary = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
+    return problem(
+        422,
+        "Invalid request",
+        f"the request is not valid: {summary}" if summary else "the request is not valid",
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
+    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+    detail = exc.detail if isinstance(exc, StarletteHTTPException) else ""
+    headers = getattr(exc, "headers", None)
+    title = {404: "Not found", 405: "Method not allowed"}.get(status, "HTTP error")
+    return problem(status, title, str(detail), instance=request.url.path, headers=headers)
+
+
+async def _catch_all(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(
+        500,
+        "Internal server error",
+        "an unexpected error occurred; it has been logged. Please retry or report it.",
+        instance=request.url.path,
+    )
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    """Install the problem+json handlers on ``app``."""
+    app.add_exception_handler(terr.TerritorioError, _territorio_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(Exception, _catch_all)

@@ -1,0 +1,502 @@
+"""Pydantic models of the API's requests and responses (the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from territorio.db.models import OFFER_CATEGORIES, ROLES
+
+__all__ = [
+    "AccessibilityList",
+    "AccessibilityRow",
+    "AccountCreate",
+    "AccountCreated",
+    "AccountOut",
+    "CategoryIndicator",
+    "CategoryOut",
+    "Collection",
+    "Collections",
+    "Conformance",
+    "Feature",
+    "FeatureCollection",
+    "FieldError",
+    "LandingPage",
+    "Link",
+    "Me",
+    "MetaInfo",
+    "MunicipalityDetail",
+    "MunicipalityList",
+    "MunicipalitySummary",
+    "NearestServiceRef",
+    "OfferCreate",
+    "OfferList",
+    "OfferOut",
+    "OfferUpdate",
+    "OrganisationCreate",
+    "OrganisationOut",
+    "Problem",
+    "ServiceList",
+    "ServiceOut",
+    "SourceInfo",
+    "ThresholdIndicator",
+    "TokenCreate",
+    "TokenCreated",
+    "TokenOut",
+]
+
+OfferCategory = Literal[
+    "childcare", "elderly_care", "transport", "health", "training", "leisure", "shopping", "digital"
+]
+Role = Literal["business", "cooperative", "municipality", "admin"]
+if set(get_args(OfferCategory)) != set(OFFER_CATEGORIES) or set(get_args(Role)) != set(ROLES):
+    raise RuntimeError("api.models and db.models disagree on offer categories or roles")
+
+IstatCode = str
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- common -------------------------------------------------------------------
+
+
+class Link(_Out):
+    """A hypermedia link (OGC API style)."""
+
+    href: str
+    rel: str
+    type: str | None = None
+    title: str | None = None
+
+
+class FieldError(_Out):
+    """One invalid field of a request."""
+
+    field: str = Field(examples=["query.minutes"])
+    reason: str = Field(examples=["Input should be less than or equal to 60"])
+
+
+class Problem(_Out):
+    """An RFC 9457 problem document (``application/problem+json``)."""
+
+    type: str = Field(examples=["https://territorio.example/problems/not-found"])
+    title: str = Field(examples=["Not found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["no municipality with ISTAT code '001999' in this territory"])
+    instance: str = Field(examples=["/municipalities/001999"])
+    errors: list[FieldError] | None = None
+
+
+class CategoryOut(_Out):
+    """A category code with its labels."""
+
+    code: str = Field(examples=["pharmacy"])
+    label_it: str = Field(examples=["Farmacia"])
+    label_en: str = Field(examples=["Pharmacy"])
+    group: str | None = Field(default=None, examples=["health"])
+
+
+# -- GeoJSON ------------------------------------------------------------------
+
+
+class Feature(BaseModel):
+    """A GeoJSON Feature (RFC 7946)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["Feature"]
+    id: str | int | None = None
+    geometry: dict[str, Any] | None
+    properties: dict[str, Any] | None
+
+
+class FeatureCollection(BaseModel):
+    """A GeoJSON FeatureCollection, with OGC API paging members when paged."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["FeatureCollection"]
+    features: list[Feature]
+    numberMatched: int | None = None  # noqa: N815 - OGC API member name
+    numberReturned: int | None = None  # noqa: N815 - OGC API member name
+    timeStamp: str | None = None  # noqa: N815 - OGC API member name
+    links: list[Link] | None = None
+
+
+# -- municipalities -----------------------------------------------------------
+
+
+class MunicipalitySummary(_Out):
+    """A municipality in a list: identity, population, reference point."""
+
+    pro_com_t: IstatCode = Field(examples=["001272"])
+    name: str = Field(examples=["Torino"])
+    province_code: str = Field(examples=["001"])
+    pop_total: int = Field(examples=[847287])
+    pop_65_plus: int = Field(examples=[223000])
+    area_km2: float | None = Field(examples=[130.0])
+    density: float | None = Field(examples=[6516.0])
+    old_age_index: float | None = Field(examples=[216.0])
+    altitude_zone: str | None = None
+    network_coverage: str | None = Field(default=None, examples=["full"])
+    ref_lon: float = Field(examples=[7.6858])
+    ref_lat: float = Field(examples=[45.0703])
+    snai_class: str | None = Field(default=None, examples=["A"])
+    marginality_score: float | None = None
+    cluster_id: str | None = None
+
+
+class MunicipalityList(_Out):
+    """A page of municipalities."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[MunicipalitySummary]
+    links: list[Link]
+
+
+class ThresholdIndicator(_Out):
+    """Residents beyond a travel-time threshold (people and shares)."""
+
+    minutes: int = Field(examples=[30])
+    pop_beyond: float | None = None
+    pop65_beyond: float | None = None
+    pop_u15_beyond: float | None = None
+    share_beyond: float | None = None
+    share65_beyond: float | None = None
+
+
+class NearestServiceRef(_Out):
+    """The service nearest to a municipality's reference point."""
+
+    service_id: str
+    name: str | None
+    category: str
+    lon: float | None
+    lat: float | None
+    time_min: float | None = Field(description="car travel time from the reference point")
+
+
+class CategoryIndicator(_Out):
+    """Accessibility of one service category for one municipality."""
+
+    category: str = Field(examples=["pharmacy"])
+    label_it: str | None = None
+    label_en: str | None = None
+    status: str = Field(description="ok | partial | outside_coverage | no_data", examples=["ok"])
+    covered_pop_share: float | None = None
+    ref_time_min: float | None = None
+    nearest: NearestServiceRef | None = None
+    mean_min: float | None = None
+    median_min: float | None = None
+    p90_min: float | None = None
+    opportunities_15: float | None = None
+    opportunities_30: float | None = None
+    sfca: float | None = None
+    e2sfca: float | None = None
+    thresholds: list[ThresholdIndicator] = Field(default_factory=list)
+
+
+class MunicipalityDetail(MunicipalitySummary):
+    """A municipality with every indicator of the bundle."""
+
+    attributes: dict[str, Any] = Field(
+        description="every other column of the municipality layer (population by age, ...)"
+    )
+    indicators: list[CategoryIndicator]
+    planning: dict[str, Any] | None = Field(
+        default=None, description="SNAI class, marginality and cluster, when computed"
+    )
+
+
+class AccessibilityRow(CategoryIndicator):
+    """A category indicator with its municipality."""
+
+    pro_com_t: IstatCode
+    name: str
+
+
+class AccessibilityList(_Out):
+    """Accessibility of one category in every municipality."""
+
+    category: str
+    total: int
+    items: list[AccessibilityRow]
+
+
+# -- services -----------------------------------------------------------------
+
+
+class ServiceOut(_Out):
+    """A service point of the bundle."""
+
+    service_id: str = Field(examples=["osm:node/123"])
+    category: str = Field(examples=["pharmacy"])
+    name: str | None = Field(examples=["Farmacia Centrale"])
+    source: str | None = None
+    source_id: str | None = None
+    pro_com_t: IstatCode | None = None
+    capacity: float | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    lon: float
+    lat: float
+
+
+class ServiceList(_Out):
+    """A page of services."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[ServiceOut]
+    links: list[Link]
+
+
+# -- meta ---------------------------------------------------------------------
+
+
+class SourceInfo(_Out):
+    """One data source of the bundle."""
+
+    source: str
+    location: str | None = None
+    data_date: str | None = None
+    retrieved_at: str | None = None
+    licence: str | None = None
+
+
+class MetaInfo(_Out):
+    """Provenance of the data served and version of the software."""
+
+    software_version: str = Field(examples=["0.1.0"])
+    bundle_software_version: str | None = None
+    format_version: int | None = None
+    area: str | None = Field(default=None, examples=["Città Metropolitana di Torino"])
+    built_at: str | None = None
+    osm_timestamp: str | None = None
+    istat_year: int | str | None = None
+    layers: dict[str, int]
+    sources: list[SourceInfo]
+    features: dict[str, bool] = Field(
+        description="which optional features this server offers with this bundle"
+    )
+
+
+# -- OGC API - Features -------------------------------------------------------
+
+
+class LandingPage(_Out):
+    """OGC API landing page."""
+
+    title: str
+    description: str
+    links: list[Link]
+
+
+class Conformance(_Out):
+    """OGC API conformance classes."""
+
+    conformsTo: list[str]  # noqa: N815 - OGC API member name
+
+
+class Collection(_Out):
+    """An OGC API collection."""
+
+    id: str
+    title: str
+    description: str
+    links: list[Link]
+    extent: dict[str, Any]
+    itemType: str = "feature"  # noqa: N815 - OGC API member name
+    crs: list[str]
+
+
+class Collections(_Out):
+    """The OGC API collections."""
+
+    links: list[Link]
+    collections: list[Collection]
+
+
+# -- accounts -----------------------------------------------------------------
+
+
+class OrganisationCreate(BaseModel):
+    """A new organisation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=2, max_length=200, examples=["Cooperativa Valli Unite"])
+    role: Role = Field(examples=["cooperative"])
+    pro_com_t: IstatCode | None = Field(default=None, pattern=r"^\d{6}$", examples=["001272"])
+
+
+class OrganisationOut(_Out):
+    """An organisation."""
+
+    id: int
+    name: str
+    role: Role
+    pro_com_t: str | None
+    created_at: datetime
+
+
+class AccountCreate(BaseModel):
+    """A new account of an organisation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(
+        min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", examples=["anna@coop.it"]
+    )
+    display_name: str = Field(min_length=1, max_length=200, examples=["Anna Rossi"])
+
+
+class AccountOut(_Out):
+    """An account."""
+
+    id: int
+    organisation_id: int
+    email: str
+    display_name: str
+    active: bool
+    created_at: datetime
+
+
+class TokenCreate(BaseModel):
+    """A new API token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(default="", max_length=100, examples=["gestionale offerte"])
+
+
+class TokenOut(_Out):
+    """An API token as listed (the secret is never shown again)."""
+
+    id: int
+    prefix: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    """A freshly created token: ``token`` is shown only this once."""
+
+    token: str = Field(description="the bearer token; store it, it cannot be shown again")
+
+
+class AccountCreated(AccountOut):
+    """A new account with its first token."""
+
+    token: TokenCreated
+
+
+class Me(_Out):
+    """Who the caller is."""
+
+    role: Role
+    bootstrap_admin: bool
+    account: AccountOut | None
+    organisation: OrganisationOut | None
+
+
+# -- offers -------------------------------------------------------------------
+
+
+class _OfferFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("municipalities", check_fields=False)
+    @classmethod
+    def _codes(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        bad = [c for c in v if not (len(c) == 6 and c.isdigit())]
+        if bad:
+            raise ValueError(f"ISTAT codes must be 6-digit strings, got {bad[:3]}")
+        return sorted(set(v))
+
+    @model_validator(mode="after")
+    def _dates(self) -> _OfferFields:
+        vf = getattr(self, "valid_from", None)
+        vt = getattr(self, "valid_to", None)
+        if vf is not None and vt is not None and vt < vf:
+            raise ValueError("valid_to must not be before valid_from")
+        return self
+
+
+class OfferCreate(_OfferFields):
+    """A new welfare offer."""
+
+    title: str = Field(min_length=3, max_length=200, examples=["Doposcuola in valle"])
+    description: str = Field(default="", max_length=5000)
+    category: OfferCategory = Field(examples=["childcare"])
+    provider: str = Field(min_length=2, max_length=200, examples=["Cooperativa Valli Unite"])
+    lon: float = Field(ge=-180, le=180, examples=[7.6858])
+    lat: float = Field(ge=-90, le=90, examples=[45.0703])
+    municipalities: list[IstatCode] = Field(
+        default_factory=list, max_length=400, description="ISTAT codes of the comuni served"
+    )
+    contact: str = Field(default="", max_length=300, examples=["info@coop.it"])
+    valid_from: date | None = None
+    valid_to: date | None = None
+    conditions: str = Field(default="", max_length=5000)
+
+
+class OfferUpdate(_OfferFields):
+    """Changes to an offer (fields left out are kept)."""
+
+    title: str | None = Field(default=None, min_length=3, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    category: OfferCategory | None = None
+    provider: str | None = Field(default=None, min_length=2, max_length=200)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    municipalities: list[IstatCode] | None = Field(default=None, max_length=400)
+    contact: str | None = Field(default=None, max_length=300)
+    valid_from: date | None = None
+    valid_to: date | None = None
+    conditions: str | None = Field(default=None, max_length=5000)
+
+
+class OfferOut(_Out):
+    """A welfare offer."""
+
+    id: int
+    organisation_id: int
+    organisation: str
+    title: str
+    description: str
+    category: OfferCategory
+    provider: str
+    lon: float
+    lat: float
+    pro_com_t: str | None
+    municipalities: list[str]
+    contact: str
+    valid_from: date | None
+    valid_to: date | None
+    conditions: str
+    hidden: bool
+    created_at: datetime
+    updated_at: datetime
+    travel_time_min: float | None = Field(
+        default=None, description="car travel time from the given workplace, when asked"
+    )
+
+
+class OfferList(_Out):
+    """A page of offers."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[OfferOut]
+    links: list[Link]

@@ -1,0 +1,164 @@
+"""Municipalities: list with filters, detail with every indicator."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+
+from territorio.api._links import GEOJSON, geojson_response, page_links
+from territorio.api._state import TerritoryData
+from territorio.api._views import municipality_detail, municipality_summaries
+from territorio.api.dependencies import OutputFormat, check_limit, get_data, get_settings
+from territorio.api.errors import InvalidParameterError, ServiceUnavailableError
+from territorio.api.models import MunicipalityDetail, MunicipalityList, Problem
+from territorio.api.settings import Settings
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/municipalities", tags=["municipalities"])
+
+Data = Annotated[TerritoryData, Depends(get_data)]
+Conf = Annotated[Settings, Depends(get_settings)]
+IstatPath = Annotated[
+    str,
+    Path(
+        pattern=r"^\d{6}$",
+        description="6-digit ISTAT code (PRO_COM_T)",
+        examples=["001272"],
+    ),
+]
+SnaiClass = Literal["A", "B", "C", "D", "E", "F"]
+
+
+def _fold(s: str) -> str:
+    nfkd = unicodedata.normalize("NFKD", s)
+    return "".join(c for c in nfkd if not unicodedata.combining(c)).casefold()
+
+
+@router.get(
+    "",
+    response_model=MunicipalityList,
+    summary="Elenco dei comuni / List municipalities",
+    responses={
+        200: {
+            "description": "A page of municipalities (GeoJSON with f=geojson)",
+            "content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}},
+        },
+        422: {"model": Problem},
+        503: {"model": Problem},
+    },
+)
+def list_municipalities(
+    request: Request,
+    data: Data,
+    settings: Conf,
+    fmt: OutputFormat,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, description="part of the name (accents ignored)", examples=["val"]),
+    ] = None,
+    snai_class: Annotated[
+        list[SnaiClass] | None, Query(description="SNAI classes to keep (A..F)")
+    ] = None,
+    score_min: Annotated[float | None, Query(ge=0, le=100)] = None,
+    score_max: Annotated[float | None, Query(ge=0, le=100)] = None,
+    limit: Annotated[int, Query(ge=1, description="page size")] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Any:
+    """List the municipalities of the territory, filtered by name, SNAI class and score."""
+    check_limit(limit, settings)
+    if score_min is not None and score_max is not None and score_min > score_max:
+        raise InvalidParameterError("query.score_min", "score_min must not exceed score_max")
+    items = municipality_summaries(data)
+    if q:
+        needle = _fold(q)
+        items = [m for m in items if needle in _fold(m["name"])]
+    if snai_class or score_min is not None or score_max is not None:
+        if "planning" not in data.extras:
+            raise ServiceUnavailableError(
+                "this bundle has no planning results (SNAI class, marginality score); "
+                "run: territorio plan"
+            )
+        if snai_class:
+            items = [m for m in items if m["snai_class"] in snai_class]
+        if score_min is not None:
+            items = [
+                m
+                for m in items
+                if m["marginality_score"] is not None and m["marginality_score"] >= score_min
+            ]
+        if score_max is not None:
+            items = [
+                m
+                for m in items
+                if m["marginality_score"] is not None and m["marginality_score"] <= score_max
+            ]
+    total = len(items)
+    page = items[offset : offset + limit]
+    if fmt == "geojson":
+        return geojson_response(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "id": m["pro_com_t"],
+                        "geometry": data.geometries[m["pro_com_t"]],
+                        "properties": m,
+                    }
+                    for m in page
+                ],
+                "numberMatched": total,
+                "numberReturned": len(page),
+                "links": page_links(
+                    request, total=total, limit=limit, offset=offset, media=GEOJSON
+                ),
+            }
+        )
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "items": page,
+        "links": page_links(request, total=total, limit=limit, offset=offset),
+    }
+
+
+@router.get(
+    "/{pro_com_t}",
+    response_model=MunicipalityDetail,
+    summary="Scheda del comune / Municipality detail",
+    responses={
+        200: {
+            "description": "All indicators of a municipality (a GeoJSON Feature with f=geojson)",
+            "content": {GEOJSON: {"schema": {"type": "object"}}},
+        },
+        404: {"model": Problem, "description": "unknown ISTAT code"},
+        422: {"model": Problem},
+    },
+)
+def get_municipality(pro_com_t: IstatPath, data: Data, fmt: OutputFormat) -> Response:
+    """Return a municipality with every indicator.
+
+    Population, accessibility per category with the nearest service and its
+    travel time, SNAI class, marginality score and cluster.
+    """
+    key = ("municipality", pro_com_t, fmt)
+    body = data.cache.get(key)
+    if body is None:
+        detail = municipality_detail(data, pro_com_t)
+        if fmt == "geojson":
+            payload: dict[str, Any] = {
+                "type": "Feature",
+                "id": pro_com_t,
+                "geometry": data.geometries[pro_com_t],
+                "properties": detail,
+            }
+        else:
+            payload = MunicipalityDetail.model_validate(detail).model_dump(mode="json")
+        body = data.to_json_bytes(payload)
+        data.cache[key] = body
+    return Response(body, media_type=GEOJSON if fmt == "geojson" else "application/json")

@@ -1,0 +1,410 @@
+"""Territorial welfare offers: search for everyone, publish and edit with a token."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from territorio.api._links import GEOJSON, geojson_response, page_links
+from territorio.api._state import TerritoryData
+from territorio.api.dependencies import (
+    OptionalCaller,
+    OutputFormat,
+    Principal,
+    RequiredCaller,
+    check_limit,
+    get_data,
+    get_db,
+    get_settings,
+    parse_bbox,
+    utcnow,
+)
+from territorio.api.errors import InvalidParameterError, PermissionDeniedError
+from territorio.api.models import (
+    OfferCategory,
+    OfferCreate,
+    OfferList,
+    OfferOut,
+    OfferUpdate,
+    Problem,
+)
+from territorio.api.settings import Settings
+from territorio.db.models import Offer, OfferMunicipality
+from territorio.errors import NotFoundError
+
+__all__ = ["offer_dict", "offer_feature", "offers_query", "router"]
+
+router = APIRouter(prefix="/offers", tags=["offers"])
+
+Data = Annotated[TerritoryData, Depends(get_data)]
+Conf = Annotated[Settings, Depends(get_settings)]
+Db = Annotated[Session, Depends(get_db)]
+OfferId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "no or bad token"},
+    403: {"model": Problem, "description": "not the owner nor an administrator"},
+    404: {"model": Problem},
+    422: {"model": Problem},
+    429: {"model": Problem},
+}
+
+
+def offer_dict(o: Offer, *, travel_time_min: float | None = None) -> dict[str, Any]:
+    """Return an offer as an :class:`OfferOut` dict."""
+    return {
+        "id": o.id,
+        "organisation_id": o.organisation_id,
+        "organisation": o.organisation.name,
+        "title": o.title,
+        "description": o.description,
+        "category": o.category,
+        "provider": o.provider,
+        "lon": o.lon,
+        "lat": o.lat,
+        "pro_com_t": o.pro_com_t,
+        "municipalities": o.municipalities,
+        "contact": o.contact,
+        "valid_from": o.valid_from,
+        "valid_to": o.valid_to,
+        "conditions": o.conditions,
+        "hidden": o.hidden,
+        "created_at": o.created_at,
+        "updated_at": o.updated_at,
+        "travel_time_min": travel_time_min,
+    }
+
+
+def offer_feature(item: dict[str, Any]) -> dict[str, Any]:
+    """Return an offer dict as a GeoJSON Feature (dates as ISO strings)."""
+    props = {
+        k: (v.isoformat() if hasattr(v, "isoformat") else v)
+        for k, v in item.items()
+        if k not in ("lon", "lat")
+    }
+    return {
+        "type": "Feature",
+        "id": item["id"],
+        "geometry": {"type": "Point", "coordinates": [item["lon"], item["lat"]]},
+        "properties": props,
+    }
+
+
+def offers_query(
+    *,
+    caller: Principal | None = None,
+    include_hidden: bool = False,
+    categories: list[str] | None = None,
+    municipality: str | None = None,
+    text: str | None = None,
+    active_on: date | None = None,
+    organisation_id: int | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> Select[Any]:
+    """Build the SELECT of the offers visible to ``caller`` and matching the filters."""
+    stmt = select(Offer)
+    if not include_hidden:
+        own = caller.organisation.id if caller and caller.organisation else None
+        stmt = stmt.where(
+            or_(Offer.hidden == false(), Offer.organisation_id == own)
+            if own is not None
+            else Offer.hidden == false()
+        )
+    if categories:
+        stmt = stmt.where(Offer.category.in_(categories))
+    if municipality:
+        served = select(OfferMunicipality.offer_id).where(
+            OfferMunicipality.pro_com_t == municipality
+        )
+        stmt = stmt.where(or_(Offer.id.in_(served), Offer.pro_com_t == municipality))
+    if text:
+        needle = text.lower()
+        stmt = stmt.where(
+            or_(
+                func.lower(Offer.title).contains(needle, autoescape=True),
+                func.lower(Offer.description).contains(needle, autoescape=True),
+                func.lower(Offer.provider).contains(needle, autoescape=True),
+            )
+        )
+    if active_on is not None:
+        stmt = stmt.where(or_(Offer.valid_from.is_(None), Offer.valid_from <= active_on))
+        stmt = stmt.where(or_(Offer.valid_to.is_(None), Offer.valid_to >= active_on))
+    if organisation_id is not None:
+        stmt = stmt.where(Offer.organisation_id == organisation_id)
+    if bbox is not None:
+        x0, y0, x1, y1 = bbox
+        stmt = stmt.where(Offer.lon.between(x0, x1), Offer.lat.between(y0, y1))
+    return stmt
+
+
+def _load(session: Session, offer_id: int) -> Offer | None:
+    return session.scalars(
+        select(Offer)
+        .where(Offer.id == offer_id)
+        .options(selectinload(Offer.served), selectinload(Offer.organisation))
+    ).first()
+
+
+def _visible(o: Offer, caller: Principal | None) -> bool:
+    if not o.hidden:
+        return True
+    if caller is None:
+        return False
+    return caller.is_admin or (
+        caller.organisation is not None and caller.organisation.id == o.organisation_id
+    )
+
+
+def _get_visible(session: Session, offer_id: int, caller: Principal | None) -> Offer:
+    o = _load(session, offer_id)
+    if o is None or not _visible(o, caller):
+        raise NotFoundError(f"no offer with id {offer_id}")
+    return o
+
+
+def _check_owner(o: Offer, caller: Principal) -> None:
+    if caller.is_admin:
+        return
+    if caller.organisation is None or caller.organisation.id != o.organisation_id:
+        raise PermissionDeniedError(
+            f"offer {o.id} belongs to another organisation; only its owner or an "
+            "administrator may change it"
+        )
+
+
+def _check_place(
+    data: TerritoryData, lon: float, lat: float, municipalities: list[str] | None
+) -> str | None:
+    data.check_in_area(lon, lat, what="offer location (body.lon, body.lat)")
+    if municipalities:
+        unknown = [c for c in municipalities if c not in data.municipalities.index]
+        if unknown:
+            raise InvalidParameterError(
+                "body.municipalities",
+                f"unknown ISTAT code(s) {', '.join(unknown[:5])} in this territory; "
+                "list them at /municipalities",
+            )
+    return data.municipality_at(lon, lat)
+
+
+@router.get(
+    "",
+    response_model=OfferList,
+    summary="Cerca offerte / Search offers",
+    responses={
+        200: {
+            "description": "A page of offers (GeoJSON with f=geojson)",
+            "content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}},
+        },
+        401: {"model": Problem},
+        403: {"model": Problem},
+        404: {"model": Problem, "description": "unknown municipality"},
+        422: {"model": Problem},
+    },
+)
+def search_offers(
+    request: Request,
+    data: Data,
+    settings: Conf,
+    session: Db,
+    caller: OptionalCaller,
+    fmt: OutputFormat,
+    category: Annotated[list[OfferCategory] | None, Query()] = None,
+    municipality: Annotated[
+        str | None,
+        Query(pattern=r"^\d{6}$", description="served or located in this comune"),
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="text in title, description, provider")
+    ] = None,
+    active_on: Annotated[date | None, Query(description="valid on this date")] = None,
+    organisation_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    include_hidden: Annotated[bool, Query(description="administrators only")] = False,
+    limit: Annotated[int, Query(ge=1)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Any:
+    """Search the offers by category, municipality served, text and validity date."""
+    check_limit(limit, settings)
+    if include_hidden and (caller is None or not caller.is_admin):
+        raise PermissionDeniedError("include_hidden=true is reserved to administrators")
+    if municipality is not None:
+        data.municipality(municipality)
+    stmt = offers_query(
+        caller=caller,
+        include_hidden=include_hidden,
+        categories=list(category) if category else None,
+        municipality=municipality,
+        text=q,
+        active_on=active_on,
+        organisation_id=organisation_id,
+        bbox=parse_bbox(bbox),
+    )
+    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    rows = session.scalars(
+        stmt.options(selectinload(Offer.served), selectinload(Offer.organisation))
+        .order_by(Offer.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    items = [offer_dict(o) for o in rows]
+    if fmt == "geojson":
+        return geojson_response(
+            {
+                "type": "FeatureCollection",
+                "features": [offer_feature(i) for i in items],
+                "numberMatched": total,
+                "numberReturned": len(items),
+                "links": page_links(
+                    request, total=total, limit=limit, offset=offset, media=GEOJSON
+                ),
+            }
+        )
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "items": items,
+        "links": page_links(request, total=total, limit=limit, offset=offset),
+    }
+
+
+@router.get(
+    "/{offer_id}",
+    response_model=OfferOut,
+    summary="Un'offerta / One offer",
+    responses={401: {"model": Problem}, 404: {"model": Problem}},
+)
+def get_offer(offer_id: OfferId, session: Db, caller: OptionalCaller, fmt: OutputFormat) -> Any:
+    """Return one offer (hidden offers only to their owner and administrators)."""
+    item = offer_dict(_get_visible(session, offer_id, caller))
+    if fmt == "geojson":
+        return geojson_response(offer_feature(item))
+    return item
+
+
+@router.post(
+    "",
+    response_model=OfferOut,
+    status_code=201,
+    summary="Pubblica un'offerta / Publish an offer",
+    responses=_WRITE_RESPONSES,
+)
+def create_offer(body: OfferCreate, data: Data, session: Db, caller: RequiredCaller) -> Any:
+    """Publish an offer for the caller's organisation."""
+    if caller.organisation is None:
+        raise PermissionDeniedError(
+            "the bootstrap admin token has no organisation; publish with an account's token"
+        )
+    pro_com_t = _check_place(data, body.lon, body.lat, body.municipalities)
+    now = utcnow()
+    o = Offer(
+        organisation_id=caller.organisation.id,
+        created_by=caller.account.id if caller.account else None,
+        title=body.title,
+        description=body.description,
+        category=body.category,
+        provider=body.provider,
+        lon=body.lon,
+        lat=body.lat,
+        pro_com_t=pro_com_t,
+        contact=body.contact,
+        valid_from=body.valid_from,
+        valid_to=body.valid_to,
+        conditions=body.conditions,
+        hidden=False,
+        created_at=now,
+        updated_at=now,
+    )
+    o.served = [OfferMunicipality(pro_com_t=c) for c in body.municipalities]
+    session.add(o)
+    session.commit()
+    return offer_dict(_get_visible(session, o.id, caller))
+
+
+@router.patch(
+    "/{offer_id}",
+    response_model=OfferOut,
+    summary="Modifica un'offerta / Edit an offer",
+    responses=_WRITE_RESPONSES,
+)
+def update_offer(
+    offer_id: OfferId, body: OfferUpdate, data: Data, session: Db, caller: RequiredCaller
+) -> Any:
+    """Change an offer (owner or administrator)."""
+    o = _get_visible(session, offer_id, caller)
+    _check_owner(o, caller)
+    changes = body.model_dump(exclude_unset=True)
+    for key in ("title", "category", "provider", "lon", "lat"):
+        if key in changes and changes[key] is None:
+            raise InvalidParameterError(f"body.{key}", "may be left out but not set to null")
+    vf = changes.get("valid_from", o.valid_from)
+    vt = changes.get("valid_to", o.valid_to)
+    if vf is not None and vt is not None and vt < vf:
+        raise InvalidParameterError("body.valid_to", "valid_to must not be before valid_from")
+    lon = changes.get("lon", o.lon)
+    lat = changes.get("lat", o.lat)
+    munis = changes.pop("municipalities", None)
+    if "lon" in changes or "lat" in changes or munis:
+        o.pro_com_t = _check_place(data, lon, lat, munis)
+    for key, value in changes.items():
+        setattr(
+            o,
+            key,
+            "" if value is None and key in ("description", "contact", "conditions") else value,
+        )
+    if munis is not None:
+        o.served = [OfferMunicipality(pro_com_t=c) for c in munis]
+    o.updated_at = utcnow()
+    session.commit()
+    return offer_dict(_get_visible(session, o.id, caller))
+
+
+@router.delete(
+    "/{offer_id}",
+    status_code=204,
+    summary="Elimina un'offerta / Delete an offer",
+    responses=_WRITE_RESPONSES,
+)
+def delete_offer(offer_id: OfferId, session: Db, caller: RequiredCaller) -> Response:
+    """Delete an offer (owner or administrator)."""
+    o = _get_visible(session, offer_id, caller)
+    _check_owner(o, caller)
+    session.delete(o)
+    session.commit()
+    return Response(status_code=204)
+
+
+def _set_hidden(session: Session, offer_id: int, caller: Principal, hidden: bool) -> Any:
+    caller.require_admin()
+    o = _get_visible(session, offer_id, caller)
+    o.hidden = hidden
+    o.updated_at = utcnow()
+    session.commit()
+    return offer_dict(_get_visible(session, offer_id, caller))
+
+
+@router.post(
+    "/{offer_id}/hide",
+    response_model=OfferOut,
+    summary="Nascondi / Hide an offer (admin)",
+    responses=_WRITE_RESPONSES,
+)
+def hide_offer(offer_id: OfferId, session: Db, caller: RequiredCaller) -> Any:
+    """Hide an offer from the public (administrators only)."""
+    return _set_hidden(session, offer_id, caller, True)
+
+
+@router.post(
+    "/{offer_id}/unhide",
+    response_model=OfferOut,
+    summary="Rendi visibile / Unhide an offer (admin)",
+    responses=_WRITE_RESPONSES,
+)
+def unhide_offer(offer_id: OfferId, session: Db, caller: RequiredCaller) -> Any:
+    """Show a hidden offer again (administrators only)."""
+    return _set_hidden(session, offer_id, caller, False)

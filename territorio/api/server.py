@@ -1,0 +1,62 @@
+"""Run the API under uvicorn (``territorio serve``)."""
+
+from __future__ import annotations
+
+from territorio.api.settings import Settings
+
+__all__ = ["serve"]
+
+
+def serve(
+    settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1
+) -> None:
+    """Serve ``create_app(settings)`` with uvicorn until interrupted.
+
+    The bundle is loaded and the database migrated at start-up, so a bad
+    bundle path or database URL stops the server with a clear message.
+
+    Parameters
+    ----------
+    settings
+        Server settings.
+    host
+        Interface to bind (``0.0.0.0`` to listen on every interface).
+    port
+        TCP port.
+    workers
+        Worker processes (each loads the bundle once).
+    """
+    import uvicorn
+
+    from territorio.api.app import create_app
+
+    if workers > 1:
+        # uvicorn needs an import string to fork workers: pass the settings by env.
+        import os
+
+        for key, value in settings.model_dump(mode="json").items():
+            if value is None:
+                continue
+            if key == "admin_token" and settings.admin_token is not None:
+                value = settings.admin_token.get_secret_value()
+            os.environ[f"TERRITORIO_{key.upper()}"] = (
+                value if isinstance(value, str) else __import__("json").dumps(value)
+            )
+        uvicorn.run(
+            "territorio.api.server:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            access_log=False,
+        )
+        return
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+
+
+def app_from_env() -> object:
+    """App factory for uvicorn workers: settings from ``TERRITORIO_*`` variables."""
+    from territorio.api.app import create_app
+
+    return create_app(Settings())

@@ -60,3 +60,69 @@ def chain_services(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
     df["name"] = df["service_id"]
     df["capacity"] = np.nan
     return df
+
+
+def chain_context(
+    edges: list[tuple[int, int, float, float]],
+    *,
+    municipalities: gpd.GeoDataFrame | None = None,
+    service_categories: dict | None = None,
+):
+    """An AccessContext on a road graph whose nodes are the five reference points.
+
+    ``edges`` are ``(i, j, minutes i->j, minutes j->i)`` between municipalities
+    ``i`` and ``j`` (0 = Alfa ... 4 = Eco). Each municipality has one populated
+    cell: a 100 m square centred on its reference point (off-network leg 0),
+    with all its residents.
+    """
+    from territorio.accessibility.context import AccessContext
+    from territorio.accessibility.network import build_network
+    from territorio.config import AccessConfig
+
+    m = chain_municipalities() if municipalities is None else municipalities
+    pts = gpd.GeoSeries(gpd.points_from_xy(m["ref_lon"], m["ref_lat"]), crs="EPSG:4326")
+    nodes = gpd.GeoDataFrame({"node_id": np.arange(5, dtype=np.int64)}, geometry=pts)
+    e = pd.DataFrame(
+        {
+            "u": [a for a, _, _, _ in edges],
+            "v": [b for _, b, _, _ in edges],
+            "length_m": [SIDE] * len(edges),
+            "travel_time_s": [f * 60.0 for _, _, f, _ in edges],
+            "travel_time_reverse_s": [r * 60.0 for _, _, _, r in edges],
+        }
+    )
+    net = build_network(nodes, e, metric_crs="EPSG:32632")
+    metric = pts.to_crs("EPSG:32632")
+    cells = gpd.GeoDataFrame(
+        {
+            "cell_id": [f"cell-{c}" for c in CODES],
+            "pro_com_t": CODES,
+            "pop_total": m["pop_total"].astype(float).to_numpy(),
+            "pop_65_plus": m["pop_65_plus"].astype(float).to_numpy(),
+            "pop_under_15": m["pop_0_14"].astype(float).to_numpy(),
+        },
+        geometry=[box(p.x - 50, p.y - 50, p.x + 50, p.y + 50) for p in metric],
+        crs="EPSG:32632",
+    ).to_crs("EPSG:4326")
+    return AccessContext.from_layers(
+        net, cells, m, AccessConfig(), service_categories=service_categories or {}
+    )
+
+
+def service_at(code: str, category: str, service_id: str) -> gpd.GeoDataFrame:
+    """A one-row services GeoDataFrame at the reference point of ``code``."""
+    m = chain_municipalities().set_index("pro_com_t")
+    return gpd.GeoDataFrame(
+        {
+            "service_id": [service_id],
+            "category": [category],
+            "name": [service_id],
+            "source": ["test"],
+            "source_id": [service_id],
+            "pro_com_t": [code],
+            "capacity": [np.nan],
+            "attributes": ["{}"],
+        },
+        geometry=gpd.points_from_xy([m.loc[code, "ref_lon"]], [m.loc[code, "ref_lat"]]),
+        crs="EPSG:4326",
+    )

@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from territorio._version import __version__
+from territorio.api._engine import Engine
 from territorio.api._middleware import RateLimiter, WptMiddleware
 from territorio.api._state import TerritoryData
 from territorio.api.errors import add_exception_handlers
@@ -22,11 +23,13 @@ from territorio.api.routers import (
     accounts,
     meta,
     municipalities,
+    nearest,
     offers,
     ogc,
     services,
 )
 from territorio.api.settings import Settings
+from territorio.config import AccessConfig
 from territorio.db.migrations import upgrade
 from territorio.db.session import make_engine, make_sessionmaker
 
@@ -53,10 +56,19 @@ def _features(data: TerritoryData) -> dict[str, bool]:
     return {
         "accessibility_indicators": data.access is not None,
         "planning": "planning" in data.extras,
-        "nearest_services": False,
+        "nearest_services": data.bundle.has_layer("road_edges"),
         "isochrones": False,
-        "offer_travel_time": False,
+        "offer_travel_time": data.bundle.has_layer("road_edges"),
     }
+
+
+def _access_config(manifest: dict[str, Any]) -> AccessConfig:
+    raw = (manifest.get("config") or {}).get("access") or {}
+    try:
+        return AccessConfig(**raw)
+    except (TypeError, ValueError):
+        log.warning("invalid [access] section in the bundle manifest; using the defaults")
+        return AccessConfig()
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -81,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
             upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         app.state.data = data
+        app.state.engine = Engine(data.bundle, _access_config(data.bundle.manifest))
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.features = _features(data)
         log.info(
@@ -110,6 +123,7 @@ def create_app(settings: Settings) -> FastAPI:
         municipalities.router,
         services.router,
         accessibility.router,
+        nearest.router,
         offers.router,
         accounts.router,
         ogc.router,

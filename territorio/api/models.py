@@ -30,6 +30,8 @@ __all__ = [
     "MunicipalityDetail",
     "MunicipalityList",
     "MunicipalitySummary",
+    "NearestList",
+    "NearestService",
     "NearestServiceRef",
     "OfferCreate",
     "OfferList",
@@ -255,6 +257,22 @@ class ServiceList(_Out):
     offset: int
     items: list[ServiceOut]
     links: list[Link]
+
+
+class NearestService(ServiceOut):
+    """A service with its car travel time from the origin."""
+
+    time_min: float = Field(examples=[7.5])
+    rank: int = Field(examples=[1])
+
+
+class NearestList(_Out):
+    """The nearest services of a category from a point."""
+
+    origin: dict[str, float]
+    category: str
+    max_minutes: float
+    items: list[NearestService]
 
 
 # -- meta ---------------------------------------------------------------------

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,11 +16,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from shapely.geometry import LineString, Point, box
+from starlette.exceptions import StarletteDeprecationWarning
 
 from territorio.api import Settings, create_app
 from territorio.bundle import write_bundle
+
+with warnings.catch_warnings():
+    # Starlette 1.0 asks for the httpx2 package instead of httpx in its TestClient;
+    # httpx still works and is what the project depends on.
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
 
 ADMIN_TOKEN = "admin-bootstrap-secret-0123456789"
 
@@ -159,7 +166,10 @@ def _access() -> pd.DataFrame:
 
 MANIFEST = {
     "area": {"slug": "test", "name": "Territorio di prova", "year": 2023},
-    "build": {"started_at": "2026-01-01T10:00:00+00:00", "finished_at": "2026-01-01T10:05:00+00:00"},
+    "build": {
+        "started_at": "2026-01-01T10:00:00+00:00",
+        "finished_at": "2026-01-01T10:05:00+00:00",
+    },
     "osm_timestamp": "2025-10-01T00:00:00Z",
     "sources": {
         "municipalities": {

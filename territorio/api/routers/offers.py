@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -225,10 +226,23 @@ def search_offers(
     organisation_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     include_hidden: Annotated[bool, Query(description="administrators only")] = False,
+    from_lon: Annotated[
+        float | None, Query(ge=-180, le=180, description="workplace longitude")
+    ] = None,
+    from_lat: Annotated[
+        float | None, Query(ge=-90, le=90, description="workplace latitude")
+    ] = None,
+    max_minutes: Annotated[
+        float, Query(gt=0, le=120, description="with from_lon/from_lat: car minutes")
+    ] = 30.0,
     limit: Annotated[int, Query(ge=1)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Any:
-    """Search the offers by category, municipality served, text and validity date."""
+    """Search the offers by category, municipality served, text and validity date.
+
+    With ``from_lon``/``from_lat`` (a workplace), keep the offers within
+    ``max_minutes`` by car and sort them by travel time.
+    """
     check_limit(limit, settings)
     if include_hidden and (caller is None or not caller.is_admin):
         raise PermissionDeniedError("include_hidden=true is reserved to administrators")
@@ -244,14 +258,26 @@ def search_offers(
         organisation_id=organisation_id,
         bbox=parse_bbox(bbox),
     )
-    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    rows = session.scalars(
-        stmt.options(selectinload(Offer.served), selectinload(Offer.organisation))
-        .order_by(Offer.id)
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    items = [offer_dict(o) for o in rows]
+    if (from_lon is None) != (from_lat is None):
+        missing = "from_lat" if from_lat is None else "from_lon"
+        raise InvalidParameterError(
+            f"query.{missing}", "give both from_lon and from_lat (the workplace), or neither"
+        )
+    if from_lon is not None and from_lat is not None:
+        items = _offers_by_time(
+            request, data, session, stmt, from_lon, from_lat, max_minutes * 60.0
+        )
+        total = len(items)
+        items = items[offset : offset + limit]
+    else:
+        total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+        rows = session.scalars(
+            stmt.options(selectinload(Offer.served), selectinload(Offer.organisation))
+            .order_by(Offer.id)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        items = [offer_dict(o) for o in rows]
     if fmt == "geojson":
         return geojson_response(
             {
@@ -271,6 +297,36 @@ def search_offers(
         "items": items,
         "links": page_links(request, total=total, limit=limit, offset=offset),
     }
+
+
+#: Most offers ranked by travel time in one search.
+MAX_TIMED_OFFERS = 5000
+
+
+def _offers_by_time(
+    request: Request,
+    data: TerritoryData,
+    session: Session,
+    stmt: Select[Any],
+    lon: float,
+    lat: float,
+    limit_s: float,
+) -> list[dict[str, Any]]:
+    data.check_in_area(lon, lat, what="workplace (query.from_lon, query.from_lat)")
+    engine = request.app.state.engine
+    node_s = engine.times_from(lon, lat, limit_s=limit_s, what="workplace")
+    rows = session.scalars(
+        stmt.options(selectinload(Offer.served), selectinload(Offer.organisation))
+        .order_by(Offer.id)
+        .limit(MAX_TIMED_OFFERS)
+    ).all()
+    if not rows:
+        return []
+    snap = engine.snap_points([o.lon for o in rows], [o.lat for o in rows])
+    t = engine.at_points(node_s, snap)
+    ok = np.flatnonzero(np.isfinite(t) & (t <= limit_s))
+    order = ok[np.argsort(t[ok], kind="stable")]
+    return [offer_dict(rows[int(i)], travel_time_min=round(float(t[i]) / 60.0, 2)) for i in order]
 
 
 @router.get(

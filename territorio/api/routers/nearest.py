@@ -1,0 +1,80 @@
+"""The k nearest services of a category by car travel time from a point."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Depends, Query, Request
+
+from territorio.api._links import GEOJSON, geojson_response
+from territorio.api._state import TerritoryData
+from territorio.api._views import service_dict
+from territorio.api.dependencies import OutputFormat, get_data
+from territorio.api.models import NearestList, Problem
+from territorio.api.routers.services import service_feature
+from territorio.categories import check_category
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["accessibility"])
+
+Data = Annotated[TerritoryData, Depends(get_data)]
+
+
+@router.get(
+    "/nearest",
+    response_model=NearestList,
+    summary="Servizi più vicini / Nearest services by travel time",
+    responses={
+        200: {
+            "description": "Services sorted by car travel time (GeoJSON with f=geojson)",
+            "content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}},
+        },
+        422: {"model": Problem, "description": "point outside the area, bad category or limits"},
+    },
+)
+def nearest_services(
+    request: Request,
+    data: Data,
+    fmt: OutputFormat,
+    lon: Annotated[float, Query(ge=-180, le=180, examples=[7.6858])],
+    lat: Annotated[float, Query(ge=-90, le=90, examples=[45.0703])],
+    category: Annotated[str, Query(max_length=40, examples=["pharmacy"])],
+    k: Annotated[int, Query(ge=1, le=20, description="how many services")] = 3,
+    max_minutes: Annotated[
+        float, Query(gt=0, le=120, description="search radius in minutes")
+    ] = 60.0,
+) -> Any:
+    """Return the ``k`` services of a category nearest by car from a point."""
+    check_category(category, where="query parameter category")
+    data.check_in_area(lon, lat, what="origin (query.lon, query.lat)")
+    engine = request.app.state.engine
+    node_s = engine.times_from(lon, lat, limit_s=max_minutes * 60.0, what="origin")
+    svc = data.services
+    pos = np.flatnonzero((svc["category"] == category).to_numpy())
+    snap = engine.snap_points(
+        data.service_lon[pos], data.service_lat[pos], key=f"services:{category}"
+    )
+    t = engine.at_points(node_s, snap)
+    ok = np.flatnonzero(np.isfinite(t) & (t <= max_minutes * 60.0))
+    order = ok[np.argsort(t[ok], kind="stable")][:k]
+    items = []
+    for rank, i in enumerate(order, start=1):
+        item = service_dict(svc.iloc[int(pos[i])])
+        items.append({**item, "time_min": round(float(t[i]) / 60.0, 2), "rank": rank})
+    if fmt == "geojson":
+        return geojson_response(
+            {
+                "type": "FeatureCollection",
+                "features": [service_feature(i) for i in items],
+                "numberMatched": len(items),
+                "numberReturned": len(items),
+            }
+        )
+    return {
+        "origin": {"lon": lon, "lat": lat},
+        "category": category,
+        "max_minutes": max_minutes,
+        "items": items,
+    }

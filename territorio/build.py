@@ -162,12 +162,11 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
     provenance["municipalities"] = prov.to_dict()
 
     if cfg.istat.classifications:
-        location = cfg.resolve(cfg.istat.classifications)
-        assert location is not None
+        istat_location = cfg.resolve(cfg.istat.classifications)
         istat, prov = steps.run(
             "ISTAT classifications",
             lambda: load_istat_classifications(
-                location, cache_dir=cache_dir, codes=list(munis["pro_com_t"])
+                istat_location, cache_dir=cache_dir, codes=list(munis["pro_com_t"])
             ),
             lambda r: f"{r[0]['pro_com_t'].isin(munis['pro_com_t']).sum()} of {len(munis)} matched",
         )
@@ -179,11 +178,10 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
 
     cells = None
     if cfg.population.location:
-        location = cfg.resolve(cfg.population.location)
-        assert location is not None
+        pop_location = cfg.resolve(cfg.population.location)
         cells, prov = steps.run(
             "population grid",
-            lambda: load_population_grid(location, municipalities=munis, cache_dir=cache_dir),
+            lambda: load_population_grid(pop_location, municipalities=munis, cache_dir=cache_dir),
             lambda r: (
                 f"{len(r.data):,} cell pieces, {r.data['pop_total'].sum():,.0f} residents, "
                 f"{r.data['pop_65_plus'].sum():,.0f} aged 65+"
@@ -234,7 +232,7 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
         merge_report = {}
     categories = service_category_coverage(parts, services)
 
-    osm_ts = _osm_timestamp(provenance)
+    osm_stamps = _osm_timestamps(provenance)
     manifest = {
         "area": {
             **cfg.area.model_dump(),
@@ -245,7 +243,8 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
             "finished_at": now_iso(),
             "seconds": round(time.perf_counter() - t_start, 1),
         },
-        "osm_timestamp": osm_ts,
+        "osm_timestamp": _main_osm_timestamp(osm_stamps),
+        "osm_timestamps": osm_stamps,
         "sources": provenance,
         "coverage": mapping(roads.coverage),
         "roads": {"source": cfg.roads.source, "modes": roads.modes, "report": roads.report},
@@ -283,14 +282,25 @@ def _counts_line(prov: Provenance) -> str:
     return line
 
 
-def _osm_timestamp(provenance: dict[str, Any]) -> str | None:
-    """Return the OSM data timestamp of the roads, else of the first OSM service source."""
-    candidates = [provenance.get("roads", {})]
-    candidates += [p for p in provenance.get("services", []) if p["adapter"].startswith("osm_")]
-    for p in candidates:
-        if p and str(p.get("source", "")).startswith("osm") and p.get("data_date"):
-            return str(p["data_date"])
-    return None
+def _osm_timestamps(provenance: dict[str, Any]) -> dict[str, Any]:
+    """Return the OSM data timestamps known, of the roads and of each OSM service source."""
+    roads = provenance.get("roads", {})
+    return {
+        "roads": roads.get("data_date") if str(roads.get("source", "")).startswith("osm") else None,
+        "services": {
+            f"{p['index']}:{p['adapter']}": p.get("data_date")
+            for p in provenance.get("services", [])
+            if p["adapter"].startswith("osm_")
+        },
+    }
+
+
+def _main_osm_timestamp(stamps: dict[str, Any]) -> str | None:
+    """Return the roads' OSM timestamp, else the newest of the OSM service sources."""
+    if stamps["roads"]:
+        return str(stamps["roads"])
+    known = [str(v) for v in stamps["services"].values() if v]
+    return max(known) if known else None
 
 
 def _empty_services() -> gpd.GeoDataFrame:

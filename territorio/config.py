@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -184,6 +184,12 @@ class BuildConfig(_Strict):
     #: The raw TOML, recorded in the manifest.
     raw: dict[str, Any] = Field(default_factory=dict)
 
+    @overload
+    def resolve(self, location: str) -> str: ...
+    @overload
+    def resolve(self, location: None) -> None: ...
+    @overload
+    def resolve(self, location: str | None) -> str | None: ...
     def resolve(self, location: str | None) -> str | None:
         """Resolve a location from the config: URLs unchanged, paths from ``base_dir``."""
         if location is None or location.startswith(("http://", "https://")):

@@ -46,7 +46,7 @@ def format_info(bundle: Bundle) -> str:
         f"area        {m['area']['name']} ({m['area'].get('province_code') or 'custom list'})",
         f"built       {m['build']['finished_at']} in {m['build']['seconds']} s "
         f"with territorio {m['software_version']}",
-        f"OSM data    {m.get('osm_timestamp') or 'timestamp unknown'}",
+        f"OSM data    {_osm_line(m)}",
         "",
         "layers",
     ]
@@ -80,3 +80,13 @@ def format_info(bundle: Bundle) -> str:
             f" ({cov['grid_residents_covered'] / max(cov['grid_residents'], 1):.1%})"
         )
     return "\n".join(lines)
+
+
+def _osm_line(m: dict[str, Any]) -> str:
+    stamps = m.get("osm_timestamps") or {}
+    roads = stamps.get("roads") or "unknown"
+    services = sorted({v for v in (stamps.get("services") or {}).values() if v})
+    line = f"roads {roads}"
+    if services:
+        line += f"; services {', '.join(services)}"
+    return line

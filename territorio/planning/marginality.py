@@ -41,6 +41,7 @@ from territorio.schemas import require_columns
 __all__ = [
     "STRUCTURAL",
     "category_label",
+    "index_from_access",
     "marginality_index",
     "municipal_times",
     "status_wide",
@@ -253,3 +254,36 @@ def category_label(code: str, lang: str = "en") -> str:
         return STRUCTURAL[code][0 if lang == "it" else 1]
     cat = CATEGORIES[code]
     return cat.label_it if lang == "it" else cat.label_en
+
+
+def index_from_access(
+    municipalities: pd.DataFrame,
+    access_municipalities: pd.DataFrame,
+    *,
+    cfg: IndexConfig,
+    access_cells: pd.DataFrame | None = None,
+    population_cells: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Compute the index from the accessibility layers of a bundle.
+
+    Uses the cell times (with the 65+ weighting) when ``access_cells`` and
+    ``population_cells`` are given, else the municipal ``mean_min`` (no 65+
+    weighting); the ``time_source`` column says which.
+    """
+    cats = [c for c, w in cfg.service_weights.items() if w > 0]
+    if access_cells is not None and population_cells is not None:
+        times = weighted_times(
+            access_cells,
+            population_cells,
+            categories=cats,
+            elderly_categories=cfg.elderly_categories,
+            elderly_weight=cfg.elderly_weight,
+        )
+        how = "cells_65plus_weighted"
+    else:
+        times = municipal_times(access_municipalities, categories=cats)
+        how = "mean_min"
+    status = status_wide(access_municipalities, categories=cats)
+    out = marginality_index(municipalities, times, status, cfg=cfg)
+    out["time_source"] = how
+    return out

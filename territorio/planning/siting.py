@@ -160,7 +160,7 @@ def served_today(
         ``ok``, or the cell is served anyway (outside coverage, unreachable or
         no data make a cell unknown: it is left out of the demand).
     """
-    from territorio.accessibility import category_indicators
+    from territorio.planning.scenarios import indicators
 
     n = len(ctx.cells)
     served = np.ones(n, dtype=bool)
@@ -176,7 +176,7 @@ def served_today(
                 rows = None
         if rows is None:
             svc = services[services["category"] == cat]
-            rows, _ = category_indicators(ctx, svc, cat)
+            rows, _ = indicators(ctx, svc, cat)
         idx = pd.MultiIndex.from_arrays(
             [rows["cell_id"].astype(str), rows["pro_com_t"].astype(str)]
         )

@@ -45,10 +45,12 @@ __all__ = [
     "AREE_INTERNE",
     "OUTSIDE",
     "SNAI_LABELS",
+    "classify",
     "classify_times",
     "derive_poli",
     "poli_criteria_flags",
     "poli_frame",
+    "polo_times",
     "snai_table",
 ]
 
@@ -447,3 +449,80 @@ def poli_frame(
             notes.append(f"preset poli not in this bundle, ignored: {', '.join(absent)}")
         return _given_poli(codes, p, inter, strict=False), notes
     return _given_poli(codes, poli, poli_intercomunali), ["poli given as a list"]
+
+
+def polo_times(ctx: Any, poli: pd.DataFrame) -> pd.DataFrame:
+    """Time from each municipality's reference point to the nearest polo.
+
+    Exactly the engine's nearest-target primitive
+    (:meth:`~territorio.accessibility.context.AccessContext.times_to_nearest`):
+    one multi-source search on the reversed graph from the reference points
+    of all poli and poli intercomunali. Poli outside network coverage cannot
+    be targets.
+
+    Parameters
+    ----------
+    ctx
+        :class:`~territorio.accessibility.context.AccessContext`.
+    poli
+        ``pro_com_t``, ``polo_type`` (from :func:`poli_frame`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pro_com_t``, ``time_min`` (NaN outside coverage or unreachable),
+        ``nearest_polo`` (ISTAT code or None), in ``ctx.municipalities`` order.
+    """
+    m = ctx.municipalities
+    codes = m["pro_com_t"].astype(str).to_numpy()
+    is_target = poli.set_index(poli["pro_com_t"].astype(str))["polo_type"].reindex(codes)
+    sel = is_target.isin(["polo", "intercomunale"]).to_numpy()
+    t_codes = codes[sel]
+    if not sel.any():
+        return pd.DataFrame({"pro_com_t": codes, "time_min": np.nan, "nearest_polo": None})
+    near = ctx.times_to_nearest(
+        m["ref_lon"].to_numpy(dtype=float)[sel], m["ref_lat"].to_numpy(dtype=float)[sel]
+    )
+    tgt = near.ref_target
+    nearest = np.where(tgt >= 0, t_codes[np.maximum(tgt, 0)], None)
+    return pd.DataFrame(
+        {"pro_com_t": codes, "time_min": near.ref_s / 60.0, "nearest_polo": nearest}
+    )
+
+
+def classify(
+    ctx: Any,
+    municipalities: gpd.GeoDataFrame,
+    services: pd.DataFrame | None,
+    *,
+    poli: str | list[str] = "derive",
+    poli_intercomunali: Sequence[str] = (),
+    criteria: PoliCriteria | None = None,
+    thresholds: tuple[float, float, float] = (27.7, 40.9, 66.9),
+    adj: sp.csr_matrix | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Classify every municipality (poli, time to the nearest polo, class).
+
+    Returns
+    -------
+    table, poli, notes
+        :func:`snai_table` output, the per-municipality poli table and notes.
+    """
+    crit = criteria if criteria is not None else PoliCriteria()
+    pf, notes = poli_frame(
+        municipalities,
+        services,
+        poli=poli,
+        poli_intercomunali=poli_intercomunali,
+        criteria=crit,
+        adj=adj,
+    )
+    times = polo_times(ctx, pf)
+    targets = pf[pf["polo_type"].isin(["polo", "intercomunale"])]["pro_com_t"]
+    cov = ctx.municipalities.set_index(ctx.municipalities["pro_com_t"].astype(str))["covered"]
+    off = [c for c in targets if not bool(cov.get(c, False))]
+    if off:
+        notes.append(
+            f"poli outside network coverage cannot be reached as targets: {', '.join(off)}"
+        )
+    return snai_table(municipalities, pf, times, thresholds=thresholds), pf, notes

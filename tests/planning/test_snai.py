@@ -108,3 +108,30 @@ def test_snai_table_with_given_poli() -> None:
 def test_unknown_polo_code_is_a_clear_error() -> None:
     with pytest.raises(UnknownAreaError, match="001999"):
         poli_frame(chain_municipalities(), None, poli=["001999"], criteria=PoliCriteria())
+
+
+def test_classification_with_the_engine_on_the_chain() -> None:
+    from territorio.planning.snai import classify
+    from tests.planning.chain import chain_context
+
+    # Alfa -10- Bravo -16- Carlo -12/18- Delta -20- Eco (minutes, both ways
+    # except Carlo->Delta 12, Delta->Carlo 18). Polo: Alfa. Times TO Alfa:
+    # Bravo 10, Carlo 26, Delta 18+26 = 44, Eco 20+44 = 64.
+    # 2020 thresholds 27.7/40.9/66.9: Bravo C, Carlo C, Delta E, Eco E.
+    ctx = chain_context([(0, 1, 10, 10), (1, 2, 16, 16), (2, 3, 12, 18), (3, 4, 20, 20)])
+    m = chain_municipalities()
+    tab, _, notes = classify(ctx, m, None, poli=["001901"], thresholds=(27.7, 40.9, 66.9))
+    assert tab["time_to_polo_min"].tolist() == pytest.approx(
+        [0.0, 10.0, 26.0, 44.0, 64.0], abs=1e-3
+    )
+    assert tab["snai_class"].tolist() == ["A", "C", "C", "E", "E"]
+    assert set(tab["nearest_polo"]) == {"001901"}
+    # 2014 thresholds 20/40/75: Carlo 26 -> D, Delta 44 -> E, Eco 64 -> E
+    tab, _, _ = classify(ctx, m, None, poli=["001901"], thresholds=(20.0, 40.0, 75.0))
+    assert tab["snai_class"].tolist() == ["A", "C", "D", "E", "E"]
+    # two poli: Alfa and Eco -> Delta is 20 min from Eco (C), Carlo 26 from Alfa
+    # vs 12+20 = 32 to Eco -> nearest Alfa
+    tab, _, _ = classify(ctx, m, None, poli=["001901", "001905"])
+    assert tab["nearest_polo_name"].tolist() == ["Alfa", "Alfa", "Alfa", "Eco", "Eco"]
+    assert tab["time_to_polo_min"].tolist() == pytest.approx([0.0, 10.0, 26.0, 20.0, 0.0], abs=1e-3)
+    assert notes == ["poli given as a list"]

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from territorio.api import Settings, create_app
+from territorio.api.models import AccessibilityList, FeatureCollection, NearestList
+
+from .conftest import make_bundle
+from .support import body, problem
+
+
+def test_category_table(client: TestClient) -> None:
+    t = body(client.get("/accessibility/pharmacy"), AccessibilityList)
+    assert t.total == 3
+    assert [r.pro_com_t for r in t.items] == ["001001", "001002", "001003"]
+    assert t.items[1].name == "Borgo Val Chiara"
+    assert t.items[1].ref_time_min == 12.5
+    t = body(
+        client.get("/accessibility/post_office", params={"municipality": "001003"}),
+        AccessibilityList,
+    )
+    assert [r.pro_com_t for r in t.items] == ["001003"]
+    assert t.items[0].nearest is not None and t.items[0].nearest.service_id == "osm:node/7"
+
+
+def test_category_geojson_flattens_thresholds(client: TestClient) -> None:
+    r = client.get("/accessibility/pharmacy", params={"f": "geojson"})
+    fc = FeatureCollection.model_validate(r.json())
+    props = fc.features[0].properties
+    assert props is not None
+    assert props["pop_beyond_15"] == 100.0 and props["pop65_beyond_30"] == 0.0
+
+
+def test_unknown_category_and_municipality(client: TestClient) -> None:
+    problem(client.get("/accessibility/casino"), 422)
+    problem(client.get("/accessibility/pharmacy", params={"municipality": "001999"}), 404)
+
+
+def test_bundle_without_access_layer_is_503(tmp_path: Path) -> None:
+    path = make_bundle(tmp_path / "noaccess", with_access=False)
+    s = Settings(bundle_path=path, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with TestClient(create_app(s)) as c:
+        p = problem(c.get("/accessibility/pharmacy"), 503)
+        assert "territorio access" in p.detail
+        # the detail still works, with no indicators
+        assert c.get("/municipalities/001001").json()["indicators"] == []
+
+
+def test_nearest_by_travel_time(client: TestClient) -> None:
+    r = client.get("/nearest", params={"lon": 7.05, "lat": 45.05, "category": "pharmacy", "k": 2})
+    n = body(r, NearestList)
+    # F1 is on the origin's junction: 0 min. F2 is 10 grid steps east, each 787 m at
+    # 10 m/s = 78.7 s: 787 s = 13.12 min.
+    assert [(s.service_id, s.time_min, s.rank) for s in n.items] == [
+        ("moh:F1", 0.0, 1),
+        ("moh:F2", 13.12, 2),
+    ]
+    # a 10-minute radius leaves F2 out
+    r = client.get(
+        "/nearest",
+        params={"lon": 7.05, "lat": 45.05, "category": "pharmacy", "max_minutes": 10},
+    )
+    assert [s.service_id for s in body(r, NearestList).items] == ["moh:F1"]
+
+
+def test_nearest_rejects_points_outside_and_bad_limits(client: TestClient) -> None:
+    p = problem(
+        client.get("/nearest", params={"lon": 8.0, "lat": 45.05, "category": "pharmacy"}), 422
+    )
+    assert "outside" in p.detail
+    p = problem(
+        client.get("/nearest", params={"lon": 7.05, "lat": 45.05, "category": "pharmacy", "k": 21}),
+        422,
+    )
+    assert p.errors is not None and p.errors[0].field == "query.k"
+    p = problem(
+        client.get(
+            "/nearest",
+            params={"lon": 7.05, "lat": 45.05, "category": "pharmacy", "max_minutes": 500},
+        ),
+        422,
+    )
+    assert p.errors is not None and p.errors[0].field == "query.max_minutes"

@@ -20,6 +20,8 @@ GeoTIFF (GHS-POP, WorldPop, ...)
 
 from __future__ import annotations
 
+import shutil
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -217,6 +219,26 @@ def _read_raster(
     return cells, counts, notes
 
 
+def _extract_grid_csv(path: Path, *, cache_dir: Path) -> Path:
+    """Extract the grid CSV from a zip as GISCO publishes it (once, into the cache)."""
+    with zipfile.ZipFile(path) as zf:
+        csvs = [n for n in zf.namelist() if n.lower().endswith(".csv")]
+        if not csvs:
+            raise DataValidationError(
+                f"{path}: the zip holds no .csv file; expected the GISCO census grid CSV"
+            )
+        # The full-layout table is the largest CSV (GISCO zips also hold small metadata CSVs).
+        member = max(csvs, key=lambda n: zf.getinfo(n).file_size)
+        target = cache_dir / "unzipped" / f"{sha256_file(path)[:16]}-{Path(member).name}"
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".part")
+            with zf.open(member) as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            tmp.replace(target)
+    return target
+
+
 def load_population_grid(
     location: str | Path,
     *,
@@ -228,7 +250,8 @@ def load_population_grid(
     Parameters
     ----------
     location
-        Path or URL of a GISCO census grid CSV (``GRD_ID`` column) or of a
+        Path or URL of a GISCO census grid CSV (``GRD_ID`` column; also inside
+        a ``.zip`` as GISCO distributes it) or of a
         population GeoTIFF (``.tif``/``.tiff``, band 1 = residents).
     municipalities
         The ``municipalities`` layer (``pro_com_t``, ``pop_total``,
@@ -252,6 +275,8 @@ def load_population_grid(
         If the CSV has no ``GRD_ID`` or ``T`` column.
     """
     path = resolve_location(location, cache_dir=cache_dir, what="population grid")
+    if zipfile.is_zipfile(path):
+        path = _extract_grid_csv(path, cache_dir=cache_dir)
     require_columns(municipalities, ["pro_com_t", "geometry"], where="municipalities layer")
     if municipalities.crs is None:
         raise DataValidationError("municipalities layer: no CRS set")

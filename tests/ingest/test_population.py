@@ -237,3 +237,21 @@ def test_touching_parts_leave_no_lines(tmp_path: Path) -> None:
     assert res.data.geom_type.iloc[0] in {"Polygon", "MultiPolygon"}
     assert res.data["pop_total"].iloc[0] == pytest.approx(50)
     assert res.data["area_share"].iloc[0] == pytest.approx(0.5)
+
+
+def test_zip_as_gisco_distributes_it(tmp_path: Path, two_munis: gpd.GeoDataFrame) -> None:
+    import zipfile
+
+    csv = _write_csv(tmp_path, [f"{C1},100,10,70,20,0", f"{C2},200,30,130,40,0"])
+    archive = tmp_path / "Eurostat_Census-GRID_2021_V2.2.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("Eurostat_Census-GRID_2021_V2.2/metadata.csv", "k,v\n")
+        zf.write(csv, "Eurostat_Census-GRID_2021_V2.2/ESTAT_Census_2021_V2.csv")
+    res = load_population_grid(archive, municipalities=two_munis, cache_dir=tmp_path / "cache")
+    # C1 whole (100) + C2 whole across the two municipalities (50 + 150) = 300
+    assert res.data["pop_total"].sum() == pytest.approx(300)
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as zf:
+        zf.writestr("readme.txt", "nothing")
+    with pytest.raises(DataValidationError, match=r"no \.csv file"):
+        load_population_grid(empty, municipalities=two_munis, cache_dir=tmp_path / "cache")

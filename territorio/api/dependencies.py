@@ -211,6 +211,13 @@ def check_limit(limit: int, settings: Settings, *, field: str = "query.limit") -
         )
 
 
+def as_utc(value: datetime | None) -> datetime | None:
+    """Return ``value`` as an aware UTC datetime (SQLite returns naive ones)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def utcnow() -> datetime:
     """Return the current UTC time (second precision)."""
     return datetime.now(UTC).replace(microsecond=0)

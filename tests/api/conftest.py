@@ -297,3 +297,28 @@ def postgres_url() -> Iterator[str]:
             env=env,
         )
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on SQLite and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'wpt.db'}"
+        return
+    import uuid
+
+    import psycopg
+
+    server: str = request.getfixturevalue("postgres_url")
+    name = f"wpt_{uuid.uuid4().hex[:12]}"
+    plain = server.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield server.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture()
+def any_db_client(make_settings: Callable[..., Settings], db_url: str) -> Iterator[TestClient]:
+    """A client on a fresh database of each backend."""
+    with TestClient(create_app(make_settings(database_url=db_url))) as c:
+        yield c

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from territorio.api.dependencies import RequiredCaller, get_db, utcnow
+from territorio.api.dependencies import RequiredCaller, as_utc, get_db, utcnow
 from territorio.api.errors import ConflictError, PermissionDeniedError
 from territorio.api.models import (
     AccountCreate,
@@ -43,7 +43,7 @@ def _org_out(o: Organisation) -> dict[str, Any]:
         "name": o.name,
         "role": o.role,
         "pro_com_t": o.pro_com_t,
-        "created_at": o.created_at,
+        "created_at": as_utc(o.created_at),
     }
 
 
@@ -54,7 +54,7 @@ def _account_out(a: Account) -> dict[str, Any]:
         "email": a.email,
         "display_name": a.display_name,
         "active": a.active,
-        "created_at": a.created_at,
+        "created_at": as_utc(a.created_at),
     }
 
 
@@ -63,8 +63,8 @@ def _token_out(t: ApiToken) -> dict[str, Any]:
         "id": t.id,
         "prefix": t.prefix,
         "label": t.label,
-        "created_at": t.created_at,
-        "revoked_at": t.revoked_at,
+        "created_at": as_utc(t.created_at),
+        "revoked_at": as_utc(t.revoked_at),
     }
 
 

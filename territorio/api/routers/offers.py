@@ -17,6 +17,7 @@ from territorio.api.dependencies import (
     OutputFormat,
     Principal,
     RequiredCaller,
+    as_utc,
     check_limit,
     get_data,
     get_db,
@@ -74,8 +75,8 @@ def offer_dict(o: Offer, *, travel_time_min: float | None = None) -> dict[str, A
         "valid_to": o.valid_to,
         "conditions": o.conditions,
         "hidden": o.hidden,
-        "created_at": o.created_at,
-        "updated_at": o.updated_at,
+        "created_at": as_utc(o.created_at),
+        "updated_at": as_utc(o.updated_at),
         "travel_time_min": travel_time_min,
     }
 

@@ -1,0 +1,298 @@
+"""Marginality map: index score, SNAI classes, underserved clusters, proposed sites."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from territorio.maps._style import (
+    GREY,
+    HATCH_FILL,
+    NO_DATA_FILL,
+    OSM_TILES,
+    PROVINCE_TOLERANCE_M,
+    SCORE_COLOURS,
+    SNAI_COLOURS,
+    SNAI_TEXT,
+    Legend,
+    base_map,
+    check_lang,
+    class_rows,
+    display_frame,
+    div_icon,
+    esc,
+    feature_collection,
+    finite,
+    outline_row,
+    swatch,
+    tr,
+)
+from territorio.maps.choropleth import outside_mask
+from territorio.schemas import require_columns
+
+__all__ = ["SCORE_BINS", "marginality_map"]
+
+#: Fixed score classes (upper bounds, points of the 0-100 index), so maps of
+#: different runs are comparable.
+SCORE_BINS: tuple[float, ...] = (20.0, 40.0, 60.0, 80.0, 100.0)
+CLUSTER_COLOUR = "#0b3c8c"
+SITE_COLOUR = "#ff6f00"
+
+
+def _members(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.replace(";", ",").split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+def marginality_map(
+    municipalities: gpd.GeoDataFrame,
+    marginality: pd.DataFrame | None = None,
+    *,
+    snai: pd.DataFrame | None = None,
+    clusters: pd.DataFrame | None = None,
+    sites: gpd.GeoDataFrame | None = None,
+    tiles: str | None = OSM_TILES,
+    lang: str = "it",
+    tolerance_m: float = PROVINCE_TOLERANCE_M,
+) -> folium.Map:
+    """Build the marginality map.
+
+    Base layers (switched by the layer control): the marginality score in
+    fixed classes of 20 points, and the SNAI classes A-F. Overlays: the
+    underserved clusters outlined (members dissolved), and the proposed
+    cooperative sites. Municipalities without a score or class because they
+    are outside network coverage are grey and hatched.
+
+    Parameters
+    ----------
+    municipalities
+        Municipalities layer (``pro_com_t``, ``name``, geometry; optional
+        ``network_coverage``), EPSG:4326.
+    marginality
+        ``pro_com_t``, ``score``, optional ``status``, ``rank``,
+        ``main_factor`` (as from
+        :func:`territorio.planning.marginality.marginality_index`).
+    snai
+        ``pro_com_t``, ``snai_class`` (``"A"``-``"F"`` or
+        ``"outside_coverage"``).
+    clusters
+        ``cluster_id``, ``members`` (list of ``pro_com_t``, or a
+        comma-separated string), optional ``pop_total``.
+    sites
+        Points with optional ``name``, ``pro_com_t``, ``gain_pop``.
+    tiles, lang, tolerance_m
+        As in :func:`territorio.maps.choropleth_map`.
+    """
+    check_lang(lang)
+    require_columns(municipalities, ("pro_com_t", "name", "geometry"), where="municipalities layer")
+    munis = display_frame(municipalities.reset_index(drop=True), tolerance_m=tolerance_m)
+    codes = munis["pro_com_t"].astype(str).to_numpy()
+    cov_out = outside_mask(munis)
+    fmap = base_map(munis.total_bounds, tiles=tiles)
+    sections: list[tuple[str | None, str]] = []
+    base_names: list[str] = []
+    style_base = {"color": "#555555", "weight": 0.6, "fillOpacity": 0.8}
+
+    if marginality is not None:
+        require_columns(marginality, ("pro_com_t", "score"), where="marginality table")
+        mg = marginality.assign(pro_com_t=marginality["pro_com_t"].astype(str))
+        mg = mg.drop_duplicates("pro_com_t").set_index("pro_com_t").reindex(codes)
+        score = mg["score"].astype(float).to_numpy()
+        status = (
+            mg["status"].fillna("").astype(str).to_numpy()
+            if "status" in mg.columns
+            else np.full(len(mg), "")
+        )
+        outside = cov_out | (status == "outside_coverage")
+        cls = np.searchsorted(np.array(SCORE_BINS), np.clip(np.nan_to_num(score), 0, 100))
+        cls = np.clip(cls, 0, len(SCORE_BINS) - 1)
+        fills = np.where(
+            outside,
+            HATCH_FILL,
+            np.where(np.isfinite(score), np.array(SCORE_COLOURS)[cls], NO_DATA_FILL),
+        )
+        txt = np.where(
+            outside,
+            tr("outside", lang),
+            np.where(np.isfinite(score), [f"{v:.1f}" for v in score], tr("no_data", lang)),
+        )
+        rank = mg["rank"] if "rank" in mg.columns else pd.Series([None] * len(mg))
+        factor = mg["main_factor"] if "main_factor" in mg.columns else pd.Series([None] * len(mg))
+        rank_txt = [str(int(r)) if finite(r) else "" for r in rank]
+        factor_txt = [_factor_label(f, lang) for f in factor]
+        styles = {c: {**style_base, "fillColor": f} for c, f in zip(codes, fills, strict=True)}
+        name = tr("score", lang)
+        base_names.append(name)
+        group = folium.FeatureGroup(name=name, overlay=False, show=True)
+        folium.GeoJson(
+            feature_collection(
+                munis,
+                {"name": munis["name"], "score": txt, "rank": rank_txt, "factor": factor_txt},
+                ids=codes,
+            ),
+            style_function=lambda f, s=styles: s[f["id"]],
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name", "score", "rank", "factor"],
+                aliases=[
+                    tr("municipality", lang),
+                    tr("score", lang),
+                    tr("rank", lang),
+                    tr("main_factor", lang),
+                ],
+                sticky=True,
+            ),
+        ).add_to(group)
+        group.add_to(fmap)
+        body = f"<h4>{esc(name)}</h4>" + class_rows(SCORE_BINS, SCORE_COLOURS, unit="", lower=0)
+        sections.append((name, body))
+
+    if snai is not None:
+        require_columns(snai, ("pro_com_t", "snai_class"), where="SNAI table")
+        sn = snai.assign(pro_com_t=snai["pro_com_t"].astype(str))
+        sn = sn.drop_duplicates("pro_com_t").set_index("pro_com_t").reindex(codes)
+        klass = sn["snai_class"].fillna("").astype(str).to_numpy()
+        outside = cov_out | (klass == "outside_coverage")
+        fills = np.array(
+            [
+                HATCH_FILL if o else SNAI_COLOURS.get(k, NO_DATA_FILL)
+                for o, k in zip(outside, klass, strict=True)
+            ]
+        )
+        labels = [
+            tr("outside", lang)
+            if o
+            else (SNAI_TEXT[k][0 if lang == "it" else 1] if k in SNAI_TEXT else tr("no_data", lang))
+            for o, k in zip(outside, klass, strict=True)
+        ]
+        styles = {c: {**style_base, "fillColor": f} for c, f in zip(codes, fills, strict=True)}
+        name = tr("snai", lang)
+        base_names.append(name)
+        group = folium.FeatureGroup(name=name, overlay=False, show=not base_names[:-1])
+        folium.GeoJson(
+            feature_collection(munis, {"name": munis["name"], "klass": labels}, ids=codes),
+            style_function=lambda f, s=styles: s[f["id"]],
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name", "klass"],
+                aliases=[tr("municipality", lang), tr("class", lang)],
+                sticky=True,
+            ),
+        ).add_to(group)
+        group.add_to(fmap)
+        body = f"<h4>{esc(name)}</h4>" + "".join(
+            swatch(SNAI_COLOURS[k], SNAI_TEXT[k][0 if lang == "it" else 1]) for k in SNAI_COLOURS
+        )
+        sections.append((name, body))
+
+    if not base_names:
+        # Nothing to colour: draw the boundaries so the overlays have context.
+        outside_by_code = dict(zip(codes, cov_out, strict=True))
+        folium.GeoJson(
+            feature_collection(munis, {"name": munis["name"]}, ids=codes),
+            style_function=lambda f, o=outside_by_code: {
+                "fillColor": HATCH_FILL if o[f["id"]] else NO_DATA_FILL,
+                "color": "#555555",
+                "weight": 0.6,
+                "fillOpacity": 0.6,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=[tr("municipality", lang)]),
+        ).add_to(fmap)
+
+    always = swatch(HATCH_FILL, tr("outside", lang), border=GREY)
+    if clusters is not None and len(clusters):
+        _add_clusters(fmap, munis, clusters, lang=lang)
+        always += outline_row(CLUSTER_COLOUR, tr("clusters", lang))
+    if sites is not None and len(sites):
+        _add_sites(fmap, sites, lang=lang)
+        always += (
+            f'<div class="row"><div class="territorio-icon" style="background:{SITE_COLOUR}">'
+            f"★</div><span>{esc(tr('sites', lang))}</span></div>"
+        )
+    sections.append((None, always))
+    Legend(sections, initial=base_names[0] if base_names else "").add_to(fmap)
+    if len(base_names) > 1 or (clusters is not None and len(clusters)) or sites is not None:
+        folium.LayerControl(collapsed=False).add_to(fmap)
+    return fmap
+
+
+def _factor_label(code: Any, lang: str) -> str:
+    if code is None or (isinstance(code, float) and not np.isfinite(code)):
+        return ""
+    from territorio.maps._style import category_label
+
+    structural = {
+        "altitude": ("Zona altimetrica", "Altitude zone"),
+        "density": ("Bassa densità", "Low density"),
+        "old_age": ("Indice di vecchiaia", "Old-age index"),
+    }
+    if code in structural:
+        return structural[code][0 if lang == "it" else 1]
+    return category_label(str(code), lang)
+
+
+def _add_clusters(
+    fmap: folium.Map, munis: gpd.GeoDataFrame, clusters: pd.DataFrame, *, lang: str
+) -> None:
+    require_columns(clusters, ("cluster_id", "members"), where="clusters table")
+    by_code = dict(zip(munis["pro_com_t"].astype(str), munis.geometry, strict=True))
+    geoms: list[Any] = []
+    ids: list[str] = []
+    labels: list[str] = []
+    pops: list[str] = []
+    for row in clusters.itertuples(index=False):
+        members = [by_code[c] for c in _members(row.members) if c in by_code]
+        if not members:
+            continue
+        geoms.append(shapely.union_all(members))
+        ids.append(f"cluster-{row.cluster_id}")
+        names = munis.set_index(munis["pro_com_t"].astype(str)).loc[
+            [c for c in _members(row.members) if c in by_code], "name"
+        ]
+        labels.append(f"{row.cluster_id}: {', '.join(map(str, names))}")
+        pop = getattr(row, "pop_total", None)
+        pops.append(f"{int(float(pop or 0)):,}".replace(",", ".") if finite(pop) else "")
+    if not geoms:
+        return
+    frame = gpd.GeoDataFrame(geometry=geoms, crs=4326)
+    group = folium.FeatureGroup(name=tr("clusters", lang), overlay=True, show=True)
+    folium.GeoJson(
+        feature_collection(frame, {"members": labels, "pop": pops}, ids=ids),
+        style_function=lambda f: {
+            "color": CLUSTER_COLOUR,
+            "weight": 3.5,
+            "fill": False,
+            "dashArray": "",
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["members", "pop"],
+            aliases=[tr("members", lang), tr("population", lang)],
+        ),
+    ).add_to(group)
+    group.add_to(fmap)
+
+
+def _add_sites(fmap: folium.Map, sites: gpd.GeoDataFrame, *, lang: str) -> None:
+    group = folium.FeatureGroup(name=tr("sites", lang), overlay=True, show=True)
+    pts = sites.to_crs(4326) if sites.crs is not None else sites
+    names: Sequence[Any] = pts["name"].tolist() if "name" in pts.columns else [""] * len(pts)
+    gains: Sequence[Any] = (
+        pts["gain_pop"].tolist() if "gain_pop" in pts.columns else [None] * len(pts)
+    )
+    for geom, name, gain in zip(pts.geometry, names, gains, strict=True):
+        tip = f"<b>{esc(tr('sites', lang))}</b><br>{esc(name)}"
+        if finite(gain):
+            tip += f"<br>{esc(tr('gain', lang))}: {int(float(gain)):,}".replace(",", ".")
+        folium.Marker(
+            [round(geom.y, 5), round(geom.x, 5)],
+            icon=div_icon(f'<div class="territorio-icon" style="background:{SITE_COLOUR}">★</div>'),
+            tooltip=tip,
+        ).add_to(group)
+    group.add_to(fmap)

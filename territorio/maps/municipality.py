@@ -1,0 +1,190 @@
+"""Municipality map: boundary, services by category, isochrones from the reference point."""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import numpy as np
+
+from territorio.errors import NotFoundError
+from territorio.maps._style import (
+    GREY,
+    HATCH_FILL,
+    MUNICIPALITY_TOLERANCE_M,
+    OSM_TILES,
+    Legend,
+    base_map,
+    category_label,
+    check_lang,
+    display_frame,
+    div_icon,
+    esc,
+    feature_collection,
+    icon_html,
+    icon_row,
+    swatch,
+    tr,
+)
+from territorio.schemas import require_columns
+
+__all__ = ["ISOCHRONE_COLOURS", "municipality_map", "municipality_services"]
+
+#: Isochrone fill colours by minutes (10, 20, 30): near = dark green.
+ISOCHRONE_COLOURS: dict[int, str] = {10: "#1a9850", 20: "#91cf60", 30: "#d9ef8b"}
+BOUNDARY_COLOUR = "#222222"
+
+
+def municipality_services(
+    services: gpd.GeoDataFrame, municipality: gpd.GeoSeries | gpd.GeoDataFrame, code: str
+) -> gpd.GeoDataFrame:
+    """Services of a municipality: ``pro_com_t == code``, or inside its boundary when unset."""
+    if len(services) == 0:
+        return services
+    codes = services["pro_com_t"] if "pro_com_t" in services.columns else None
+    inside = services.geometry.within(municipality.geometry.iloc[0])
+    mask = inside if codes is None else (codes.astype("string") == code).fillna(False)
+    if codes is not None:
+        mask = mask | (codes.isna() & inside)
+    return services[mask.to_numpy(dtype=bool)]
+
+
+def municipality_map(
+    municipalities: gpd.GeoDataFrame,
+    code: str,
+    *,
+    services: gpd.GeoDataFrame | None = None,
+    isochrones: gpd.GeoDataFrame | None = None,
+    tiles: str | None = OSM_TILES,
+    lang: str = "it",
+    tolerance_m: float = MUNICIPALITY_TOLERANCE_M,
+) -> folium.Map:
+    """Build the map of one municipality.
+
+    Draws its boundary (grey and hatched when outside network coverage), its
+    services with one icon per category (one toggleable layer per
+    category), the reference point, and the isochrones (10/20/30 minutes by
+    car from the reference point) when given.
+
+    Parameters
+    ----------
+    municipalities
+        Municipalities layer (``pro_com_t``, ``name``, geometry; optional
+        ``ref_lon``, ``ref_lat``, ``network_coverage``), EPSG:4326.
+    code
+        ISTAT code of the municipality.
+    services
+        Services layer (``category``, ``name``, ``pro_com_t``, Point
+        geometry); those of the municipality are drawn.
+    isochrones
+        Polygons with a ``minutes`` column (e.g. 10, 20, 30), EPSG:4326.
+    tiles, lang, tolerance_m
+        As in :func:`territorio.maps.choropleth_map`.
+
+    Raises
+    ------
+    NotFoundError
+        If ``code`` is not in ``municipalities``.
+    """
+    check_lang(lang)
+    require_columns(municipalities, ("pro_com_t", "name", "geometry"), where="municipalities layer")
+    sel = municipalities[municipalities["pro_com_t"].astype(str) == str(code)]
+    if len(sel) == 0:
+        raise NotFoundError(
+            f"no municipality with ISTAT code {code!r} in this territory "
+            "(codes are 6-digit strings, e.g. '001272' for Torino)"
+        )
+    muni = display_frame(sel.reset_index(drop=True), tolerance_m=tolerance_m)
+    row = muni.iloc[0]
+    coverage = str(row.get("network_coverage", "full"))
+    outside = coverage == "none"
+    bounds = list(muni.total_bounds)
+    iso = None
+    if isochrones is not None and len(isochrones):
+        require_columns(isochrones, ("minutes", "geometry"), where="isochrones")
+        iso = display_frame(
+            isochrones.sort_values("minutes", ascending=False).reset_index(drop=True),
+            tolerance_m=tolerance_m,
+        )
+        ib = iso.total_bounds
+        bounds = [
+            min(bounds[0], ib[0]),
+            min(bounds[1], ib[1]),
+            max(bounds[2], ib[2]),
+            max(bounds[3], ib[3]),
+        ]
+    fmap = base_map(bounds, tiles=tiles)
+    legend = ""
+    if iso is not None:
+        group = folium.FeatureGroup(name=tr("isochrones", lang), overlay=True, show=True)
+        minutes = iso["minutes"].astype(int).to_numpy()
+        labels = [f"{m} min" for m in minutes]
+        colours = {f"iso-{m}": ISOCHRONE_COLOURS.get(int(m), "#cccccc") for m in minutes}
+        folium.GeoJson(
+            feature_collection(iso, {"label": labels}, ids=[f"iso-{m}" for m in minutes]),
+            style_function=lambda f, c=colours: {
+                "fillColor": c[f["id"]],
+                "fillOpacity": 0.35,
+                "color": c[f["id"]],
+                "weight": 1.2,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["label"], aliases=[tr("isochrones", lang)]),
+        ).add_to(group)
+        group.add_to(fmap)
+        legend += f"<h4>{esc(tr('isochrones', lang))}</h4>" + "".join(
+            swatch(ISOCHRONE_COLOURS.get(int(m), "#cccccc"), f"≤ {int(m)} min")
+            for m in sorted(set(minutes))
+        )
+    note = (
+        tr("outside", lang) if outside else (tr("partial", lang) if coverage == "partial" else "")
+    )
+    folium.GeoJson(
+        feature_collection(muni, {"name": [row["name"]], "note": [note]}, ids=[str(code)]),
+        style_function=lambda f: {
+            "fillColor": HATCH_FILL if outside else "#ffffff",
+            "fillOpacity": 0.55 if outside else 0.0,
+            "color": BOUNDARY_COLOUR,
+            "weight": 2.5,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "note"], aliases=[tr("municipality", lang), ""]
+        ),
+        name=tr("boundary", lang),
+    ).add_to(fmap)
+    legend += f"<h4>{esc(row['name'])}</h4>"
+    legend += (
+        '<div class="row"><span class="sw" style="background:transparent;'
+        f'border:2.5px solid {BOUNDARY_COLOUR}"></span>'
+        f"<span>{esc(tr('boundary', lang))}</span></div>"
+    )
+    if outside:
+        legend += swatch(HATCH_FILL, tr("outside", lang), border=GREY)
+    if "ref_lon" in muni.columns and np.isfinite(float(row.get("ref_lon", np.nan))):
+        folium.Marker(
+            [round(float(row["ref_lat"]), 5), round(float(row["ref_lon"]), 5)],
+            icon=div_icon(
+                '<div class="territorio-icon" style="background:#000;font-size:13px">◎</div>'
+            ),
+            tooltip=esc(tr("ref_point", lang)),
+        ).add_to(fmap)
+        legend += (
+            '<div class="row"><div class="territorio-icon" style="background:#000">◎</div>'
+            f"<span>{esc(tr('ref_point', lang))}</span></div>"
+        )
+    if services is not None and len(services):
+        svc = municipality_services(services, sel, str(code))
+        if len(svc):
+            legend += f"<h4>{esc(tr('services', lang))}</h4>"
+            for cat, part in svc.groupby("category", sort=True):
+                label = category_label(str(cat), lang)
+                group = folium.FeatureGroup(name=f"{label} ({len(part)})", overlay=True, show=True)
+                for geom, name in zip(part.geometry, part["name"], strict=True):
+                    folium.Marker(
+                        [round(geom.y, 5), round(geom.x, 5)],
+                        icon=div_icon(icon_html(str(cat))),
+                        tooltip=f"<b>{esc(label)}</b><br>{esc(name)}",
+                    ).add_to(group)
+                group.add_to(fmap)
+                legend += icon_row(str(cat), f"{label} ({len(part)})")
+    Legend([(None, legend)]).add_to(fmap)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    return fmap

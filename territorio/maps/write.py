@@ -1,0 +1,165 @@
+"""Write the four maps of a bundle as self-contained HTML files."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+
+from territorio.bundle import Bundle
+from territorio.errors import NotFoundError
+from territorio.maps._assets import render_html
+from territorio.maps._data import isochrones_for, marginality_from_access, optional_layer
+from territorio.maps._style import check_lang
+from territorio.maps.choropleth import choropleth_map
+from territorio.maps.marginality import marginality_map
+from territorio.maps.municipality import municipality_map
+from territorio.maps.offers import offers_map
+
+__all__ = ["MAP_FILES", "write_maps"]
+
+#: File names written into ``out_dir`` (the municipality map adds the code).
+MAP_FILES = {
+    "travel_times": "travel_times.html",
+    "marginality": "marginality.html",
+    "offers": "offers.html",
+    "municipality": "municipality_{code}.html",
+}
+
+
+def write_maps(
+    bundle: Bundle | str | Path,
+    *,
+    out_dir: Path,
+    tiles: str | None,
+    progress: bool = True,
+    lang: str = "it",
+    municipalities: Sequence[str] | None = None,
+    offers: gpd.GeoDataFrame | Sequence[Mapping[str, Any]] | None = None,
+) -> list[Path]:
+    """Write the travel-time, marginality, offers and municipality maps.
+
+    Every file is self-contained: Leaflet's JS/CSS are inlined, so it opens
+    offline (with ``tiles=None`` nothing at all is fetched). Files are written
+    to a temporary name and renamed, so a failed run leaves old maps intact.
+
+    Parameters
+    ----------
+    bundle
+        The territory bundle (or its folder). The travel-time map needs the
+        ``access_municipalities`` layer; the marginality map uses the stored
+        planning outputs, or computes the index from the access layer.
+    out_dir
+        Folder to write into (created if needed), e.g. ``maps/``.
+    tiles
+        Tile URL template, or None for no base tiles.
+    progress
+        Print one line per map with its time to stderr.
+    lang
+        ``"it"`` (default) or ``"en"``.
+    municipalities
+        ISTAT codes of the municipality maps to write; default: the most
+        populous municipality.
+    offers
+        Welfare offers (GeoDataFrame or records with ``lon``/``lat``); default
+        none (the offers map then says so).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    check_lang(lang)
+    b = bundle if isinstance(bundle, Bundle) else Bundle(bundle)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    munis = b.layer("municipalities")
+    written: list[Path] = []
+
+    def emit(name: str, fmap: Any, started: float) -> None:
+        target = out_dir / name
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(render_html(fmap, assets="inline"), encoding="utf-8")
+        tmp.replace(target)
+        written.append(target)
+        if progress:
+            size = target.stat().st_size / 1e6
+            print(
+                f"maps: {target} ({size:.1f} MB, {time.perf_counter() - started:.1f} s)",
+                file=sys.stderr,
+            )
+
+    t0 = time.perf_counter()
+    if b.has_layer("access_municipalities"):
+        emit(
+            MAP_FILES["travel_times"],
+            choropleth_map(munis, b.layer("access_municipalities"), tiles=tiles, lang=lang),
+            t0,
+        )
+    elif progress:
+        print(
+            "maps: skipped travel_times.html: the bundle has no access_municipalities layer "
+            "(run: territorio access)",
+            file=sys.stderr,
+        )
+
+    t0 = time.perf_counter()
+    marg = optional_layer(b, "marginality")
+    if marg is None:
+        marg = marginality_from_access(b)
+    emit(
+        MAP_FILES["marginality"],
+        marginality_map(
+            munis,
+            marg,
+            snai=optional_layer(b, "snai"),
+            clusters=optional_layer(b, "clusters"),
+            sites=optional_layer(b, "sites"),
+            tiles=tiles,
+            lang=lang,
+        ),
+        t0,
+    )
+
+    t0 = time.perf_counter()
+    emit(
+        MAP_FILES["offers"],
+        offers_map([] if offers is None else offers, municipalities=munis, tiles=tiles, lang=lang),
+        t0,
+    )
+
+    services = b.layer("services") if b.has_layer("services") else None
+    codes = list(municipalities) if municipalities is not None else []
+    if municipalities is None and len(munis):
+        pop = munis["pop_total"] if "pop_total" in munis.columns else None
+        codes = [
+            str(
+                munis.loc[pop.idxmax(), "pro_com_t"]
+                if pop is not None
+                else munis.iloc[0]["pro_com_t"]
+            )
+        ]
+    known = set(munis["pro_com_t"].astype(str))
+    for code in codes:
+        if code not in known:
+            raise NotFoundError(
+                f"no municipality with ISTAT code {code!r} in bundle {b.path}; "
+                "codes are 6-digit strings, e.g. 001272 for Torino"
+            )
+        t0 = time.perf_counter()
+        row = munis[munis["pro_com_t"].astype(str) == code].iloc[0]
+        iso = None
+        if "ref_lon" in munis.columns and str(row.get("network_coverage", "full")) != "none":
+            iso = isochrones_for(b, float(row["ref_lon"]), float(row["ref_lat"]))
+        emit(
+            MAP_FILES["municipality"].format(code=code),
+            municipality_map(
+                munis, code, services=services, isochrones=iso, tiles=tiles, lang=lang
+            ),
+            t0,
+        )
+    return written

@@ -1,0 +1,119 @@
+"""Map builders on the hand-made 4-municipality bundle (tests/maps/synthetic.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from territorio.errors import NotFoundError
+from territorio.maps import (
+    choropleth_map,
+    marginality_map,
+    municipality_map,
+    offers_map,
+    render_html,
+)
+from territorio.maps._style import HATCH_FILL, class_index, quantile_bins
+from tests.maps import synthetic as syn
+
+REMOTE = re.compile(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//', re.IGNORECASE)
+
+
+def _styles(
+    html: str, codes: tuple[str, ...] = ("001191", "001192", "001193", "001194")
+) -> dict[str, str]:
+    """Feature id -> fillColor from the first style switch folium generates."""
+    block = html[html.index("_styler(feature)") :]
+    block = block[: block.index("default:") + 200]
+    default = json.loads(re.search(r"default:\s*return (\{[^}]*\});", block).group(1))["fillColor"]
+    out = {c: default for c in codes}
+    for ids, style in re.findall(r"((?:case \"[^\"]+\": )+)\s*return (\{[^}]*\});", block):
+        for code in re.findall(r'case "([^"]+)"', ids):
+            out[code] = json.loads(style)["fillColor"]
+    return out
+
+
+def test_quantile_bins_hand_checked() -> None:
+    # Hospital times with a value: Pinerolo 6.0, Piscina 18.0 -> 2 distinct values,
+    # so 2 quantile classes; the median of (6, 18) is 12 -> upper bounds 12, 18.
+    assert quantile_bins([6.0, 18.0, np.nan], k=5) == [12.0, 18.0]
+    # 6 -> class 0 (<= 12), 18 -> class 1, NaN -> -1 (no class).
+    assert class_index([6.0, 18.0, np.nan], [12.0, 18.0]).tolist() == [0, 1, -1]
+    assert quantile_bins([], k=5) == []
+
+
+def test_choropleth_offline_hatch_and_no_data() -> None:
+    fmap = choropleth_map(syn.municipalities_frame(), syn.access_frame(), tiles=None)
+    html = render_html(fmap, assets="inline")
+    assert not REMOTE.search(html)  # no CDN: Leaflet inlined
+    assert "L.version" not in html or "Leaflet 1.9.3" in html
+    assert "Leaflet 1.9.3" in html
+    assert "tile.openstreetmap.org" not in html  # tiles disabled
+    # One base layer per category, in the order of the access table.
+    for label in ("Ospedale", "Farmacia", "Ufficio postale"):
+        assert f'"{label}"' in html or label in html
+    # Pragelato (network_coverage "none") is hatched; Frossasco's hospital is
+    # "no data" (white), never on the time scale; Pinerolo 6 min -> first class.
+    styles = _styles(html)
+    assert styles["001194"] == HATCH_FILL
+    assert styles["001192"] == "#ffffff"
+    assert styles["001191"] == "#ffffb2"
+    assert "nessun dato" in html
+    assert "fuori copertura della rete stradale" in html
+
+
+def test_choropleth_english_and_tiles() -> None:
+    fmap = choropleth_map(
+        syn.municipalities_frame(),
+        syn.access_frame(),
+        tiles="https://tiles.example/{z}/{x}/{y}.png",
+        lang="en",
+    )
+    html = render_html(fmap, assets="/static/vendor")
+    assert '<script src="/static/vendor/leaflet.js"></script>' in html
+    assert "tiles.example" in html and "OpenStreetMap" in html  # attribution
+    assert "no data" in html and "Hospital" in html
+
+
+def test_marginality_map_layers() -> None:
+    fmap = marginality_map(
+        syn.municipalities_frame(),
+        syn.marginality_frame(),
+        snai=syn.snai_frame(),
+        clusters=syn.clusters_frame(),
+        sites=syn.sites_frame(),
+        tiles=None,
+    )
+    html = render_html(fmap)
+    # Score 62.5 (Piscina) -> class 60-80 -> fourth colour; Pragelato hatched.
+    styles = _styles(html)
+    assert styles["001193"] == "#dd1c77"
+    assert styles["001194"] == HATCH_FILL
+    assert "cluster-1" in html  # Frossasco + Piscina dissolved and outlined
+    assert "Frossasco, Piscina" in html
+    assert "Siti proposti per cooperative" in html
+
+
+def test_municipality_map_markers_and_missing_code() -> None:
+    fmap = municipality_map(
+        syn.municipalities_frame(), "001191", services=syn.services_frame(), tiles=None
+    )
+    html = render_html(fmap)
+    # Pinerolo: 4 services + the reference point = 5 markers.
+    assert html.count("L.marker(") == 5
+    assert "Ospedale (1)" in html and "Farmacia (2)" in html
+    with pytest.raises(NotFoundError, match="001999"):
+        municipality_map(syn.municipalities_frame(), "001999", tiles=None)
+
+
+def test_offers_map_clusters_locally() -> None:
+    fmap = offers_map(syn.offers_frame(), municipalities=syn.municipalities_frame(), tiles=None)
+    html = render_html(fmap)
+    assert "L.markerClusterGroup" in html and not REMOTE.search(html)
+    assert html.count("L.marker(") == 3  # three offers
+    # Records with lon/lat work as well (the API's JSON rows).
+    recs = [{"title": "Nido", "category": "childcare", "lon": 7.25, "lat": 44.85}]
+    assert render_html(offers_map(recs, tiles=None)).count("L.marker(") == 1

@@ -137,6 +137,11 @@ def graph_from_overpass(
             f"Overpass at {overpass_url} returned no roads inside the area: {exc} "
             "(check the area and the Overpass endpoint)"
         ) from exc
+    except ox._errors.ResponseStatusCodeError as exc:
+        raise SourceNotFoundError(
+            f"Overpass at {overpass_url} answered with an error: {exc} "
+            "(check roads.overpass_url, or try again later / use a mirror)"
+        ) from exc
     except OSError as exc:  # requests' ConnectionError is an OSError
         raise SourceNotFoundError(
             f"cannot query Overpass at {overpass_url}: {exc.__class__.__name__}: {exc} "
@@ -259,9 +264,14 @@ def graph_from_pbf(
         )
     nodes, edges = result
     newest = None
-    if "timestamp" in edges.columns and len(edges):
-        ts = pd.to_numeric(edges["timestamp"], errors="coerce").max()
-        newest = _iso(int(ts)) if pd.notna(ts) else None
+    stamps = [
+        pd.to_numeric(df["timestamp"], errors="coerce").max()
+        for df in (nodes, edges)
+        if "timestamp" in df.columns and len(df)
+    ]
+    stamps = [s for s in stamps if pd.notna(s)]
+    if stamps:
+        newest = _iso(int(max(stamps)))
     attrs = pd.DataFrame({k: _tag_column(edges, k) for k in TAG_KEYS})
     attrs["osmid"] = edges["id"].to_numpy() if "id" in edges.columns else -1
     u = edges["u"].to_numpy(dtype=np.int64)

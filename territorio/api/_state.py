@@ -219,6 +219,29 @@ class TerritoryData:
 
     # -- lookups ---------------------------------------------------------------
 
+    def load_plan(self, folder: str | Path) -> None:
+        """Read the outputs of ``territorio plan`` (municipalities and clusters)."""
+        import geopandas as gpd
+
+        folder = Path(folder)
+        mpath = folder / "municipalities.parquet"
+        if not mpath.is_file():
+            raise BundleError(
+                f"no planning results at {folder} (missing municipalities.parquet); "
+                "run: territorio plan, or unset TERRITORIO_PLAN_PATH"
+            )
+        table = pd.read_parquet(mpath)
+        table = pd.DataFrame(table.drop(columns=["geometry"], errors="ignore"))
+        table = table.rename(columns={"score": "marginality_score"})
+        table.index = pd.Index(table["pro_com_t"].astype(str), name="pro_com_t")
+        self.extras["planning"] = table.drop(columns=["pro_com_t", "name"], errors="ignore")
+        cpath = folder / "clusters.parquet"
+        if cpath.is_file():
+            meta = pq_meta(cpath)
+            self.extras["clusters"] = (
+                gpd.read_parquet(cpath).to_crs(4326) if meta else pd.read_parquet(cpath)
+            )
+
     def municipality(self, code: str) -> pd.Series:
         """Return the row of a municipality, or raise :class:`NotFoundError`."""
         if code not in self.municipalities.index:
@@ -267,6 +290,13 @@ class TerritoryData:
     def to_json_bytes(self, payload: Any) -> bytes:
         """Serialise a payload compactly (NaN never appears: values are cleaned)."""
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def pq_meta(path: Path) -> bool:
+    """Whether a Parquet file is GeoParquet."""
+    import pyarrow.parquet as pq
+
+    return b"geo" in (pq.read_schema(path).metadata or {})
 
 
 def threshold_columns(columns: Any) -> list[tuple[str, int]]:

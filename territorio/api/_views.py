@@ -69,7 +69,11 @@ def _summary(code: str, row: pd.Series, planning: dict[str, Any]) -> dict[str, A
     out["province_code"] = str(row.get("province_code") or code[:3])
     for k in PLANNING_COLUMNS:
         v = planning.get(k)
-        out[k] = str(v) if k in ("snai_class", "cluster_id") and v is not None else v
+        if v is not None and k in ("snai_class", "cluster_id"):
+            v = str(v)
+        elif v is not None:
+            v = float(v)
+        out[k] = v
     return out
 
 

@@ -26,6 +26,7 @@ from territorio.api.routers import (
     nearest,
     offers,
     ogc,
+    planning,
     services,
 )
 from territorio.api.settings import Settings
@@ -89,6 +90,8 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         data = TerritoryData.load(settings.bundle_path)
+        if settings.plan_path is not None:
+            data.load_plan(settings.plan_path)
         if settings.migrate_on_start:
             upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
@@ -124,6 +127,7 @@ def create_app(settings: Settings) -> FastAPI:
         services.router,
         accessibility.router,
         nearest.router,
+        planning.router,
         offers.router,
         accounts.router,
         ogc.router,

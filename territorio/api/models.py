@@ -17,6 +17,8 @@ __all__ = [
     "AccountOut",
     "CategoryIndicator",
     "CategoryOut",
+    "ClusterList",
+    "ClusterOut",
     "Collection",
     "Collections",
     "Conformance",
@@ -273,6 +275,21 @@ class NearestList(_Out):
     category: str
     max_minutes: float
     items: list[NearestService]
+
+
+class ClusterOut(_Out):
+    """An underserved cluster of adjacent marginal municipalities."""
+
+    cluster_id: str = Field(examples=["C01"])
+    members: list[str] = Field(description="ISTAT codes of the member municipalities")
+    attributes: dict[str, Any] = Field(description="population, mean score, ... of the cluster")
+
+
+class ClusterList(_Out):
+    """The clusters found by the planning step."""
+
+    total: int
+    items: list[ClusterOut]
 
 
 # -- meta ---------------------------------------------------------------------

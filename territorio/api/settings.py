@@ -23,6 +23,8 @@ class Settings(BaseSettings):
 
     #: Folder of the territory bundle to serve.
     bundle_path: Path = Path("data/torino")
+    #: Output folder of ``territorio plan`` (SNAI classes, marginality, clusters).
+    plan_path: Path | None = None
     #: SQLAlchemy URL of the offers/accounts database (SQLite or PostgreSQL).
     database_url: str = "sqlite:///data/territorio.db"
     #: Run the Alembic migrations when the app starts.

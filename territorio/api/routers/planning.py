@@ -1,0 +1,125 @@
+"""Planning results: marginal municipalities and underserved clusters (``territorio plan``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Depends, Path, Query
+from shapely.geometry import mapping
+
+from territorio.api._links import GEOJSON, geojson_response
+from territorio.api._state import TerritoryData, clean
+from territorio.api._views import municipality_summaries
+from territorio.api.dependencies import OutputFormat, get_data
+from territorio.api.errors import ServiceUnavailableError
+from territorio.api.models import ClusterList, ClusterOut, MunicipalityList, Problem
+from territorio.errors import NotFoundError
+
+__all__ = ["router"]
+
+router = APIRouter(
+    prefix="/planning",
+    tags=["planning"],
+    responses={503: {"model": Problem, "description": "no planning results loaded"}},
+)
+
+Data = Annotated[TerritoryData, Depends(get_data)]
+
+
+def _clusters(data: TerritoryData) -> pd.DataFrame:
+    table = data.extras.get("clusters")
+    if table is None:
+        raise ServiceUnavailableError(
+            "no planning results are loaded; run: territorio plan, and start the server "
+            "with TERRITORIO_PLAN_PATH set to its output folder"
+        )
+    return table
+
+
+def _cluster_dict(row: pd.Series, data: TerritoryData) -> dict[str, Any]:
+    cid = str(row["cluster_id"])
+    members = [
+        code
+        for code, r in data.extras["planning"].iterrows()
+        if clean(r.get("cluster_id")) is not None and str(r.get("cluster_id")) == cid
+    ]
+    props = {
+        str(k): clean(v)
+        for k, v in row.items()
+        if k not in ("geometry", "cluster_id") and not isinstance(v, (list, dict))
+    }
+    props = {k: v for k, v in props.items() if isinstance(v, (str, int, float, bool, type(None)))}
+    return {"cluster_id": cid, "members": sorted(members), "attributes": props}
+
+
+@router.get(
+    "/clusters",
+    response_model=ClusterList,
+    summary="Aree sottoservite / Underserved clusters",
+    responses={
+        200: {"content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}}
+    },
+)
+def list_clusters(data: Data, fmt: OutputFormat) -> Any:
+    """Clusters of adjacent marginal municipalities found by ``territorio plan``."""
+    table = _clusters(data)
+    items = [_cluster_dict(r, data) for _, r in table.iterrows()]
+    if fmt == "geojson":
+        geoms = table.geometry if "geometry" in table else [None] * len(table)
+        return geojson_response(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "id": i["cluster_id"],
+                        "geometry": mapping(g) if g is not None else None,
+                        "properties": {**i["attributes"], "members": i["members"]},
+                    }
+                    for i, g in zip(items, geoms, strict=True)
+                ],
+                "numberMatched": len(items),
+                "numberReturned": len(items),
+            }
+        )
+    return {"total": len(items), "items": items}
+
+
+@router.get(
+    "/clusters/{cluster_id}",
+    response_model=ClusterOut,
+    summary="Un'area sottoservita / One cluster",
+    responses={404: {"model": Problem}},
+)
+def get_cluster(
+    cluster_id: Annotated[str, Path(max_length=20, examples=["C01"])], data: Data
+) -> Any:
+    """One cluster with its member municipalities."""
+    table = _clusters(data)
+    rows = table[table["cluster_id"].astype(str) == cluster_id]
+    if rows.empty:
+        raise NotFoundError(f"no cluster {cluster_id!r}; list them at /planning/clusters")
+    return _cluster_dict(rows.iloc[0], data)
+
+
+@router.get(
+    "/marginal",
+    response_model=MunicipalityList,
+    summary="Comuni marginali / Marginal municipalities",
+)
+def marginal(
+    data: Data,
+    min_score: Annotated[float, Query(ge=0, le=100, description="lowest score kept")] = 50.0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Any:
+    """Municipalities by decreasing marginality score, from ``min_score`` up."""
+    if "planning" not in data.extras:
+        _clusters(data)
+    items = [
+        m
+        for m in municipality_summaries(data)
+        if m["marginality_score"] is not None and m["marginality_score"] >= min_score
+    ]
+    items.sort(key=lambda m: -m["marginality_score"])
+    return {"total": len(items), "limit": limit, "offset": 0, "items": items[:limit], "links": []}

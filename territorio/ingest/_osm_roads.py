@@ -130,7 +130,7 @@ def graph_from_overpass(
                 custom_filter=custom_filter,
                 simplify=False,
                 retain_all=True,
-                truncate_by_edge=True,
+                truncate_by_edge=False,
             )
     except ox._errors.InsufficientResponseError as exc:
         raise DataValidationError(

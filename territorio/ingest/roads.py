@@ -30,9 +30,10 @@ Coverage
 --------
 OSM sources: the requested area clipped to the data extent (the convex hull
 of the nodes read, plus 500 m; for PBF also the file's bounding box).
-Edge tables: the 250 m grid cells touched by the edges, grown by one cell,
-simplified, with holes under 5 km² filled — it hugs the data and leaves out
-valleys the table does not reach.
+Edge tables (clipped to the area like OSM sources: segments with both ends
+inside): the 250 m grid cells touched by the edges, grown by one cell,
+simplified, with holes under 5 km² filled, within the area — it hugs the data
+and leaves out valleys the table does not reach.
 """
 
 from __future__ import annotations
@@ -143,9 +144,11 @@ def load_roads(
         report: dict[str, Any] = {"source": "edges", "edges_read": len(edges)}
         nodes = _nodes_from_edge_table(edges, where=str(path))
         report["nodes_read"] = len(nodes)
+        edges, nodes = _clip_to_area(edges, nodes, area)
+        report["edges_outside_area"] = report["edges_read"] - len(edges)
         edges, nodes, dropped = _keep_largest_components(edges, nodes, walk=False)
         report.update(dropped)
-        coverage = coverage_from_edges(edges)
+        coverage = shapely.make_valid(shapely.intersection(coverage_from_edges(edges), area))
         prov = Provenance(
             source="edge_table",
             location=str(location),
@@ -387,6 +390,24 @@ def _nodes_from_edge_table(edges: gpd.GeoDataFrame, *, where: str) -> gpd.GeoDat
         raise DataValidationError(f"{where}: row {row}: geometry is not a LineString")
     uniq, first = np.unique(ids, return_index=True)
     return gpd.GeoDataFrame({"node_id": uniq}, geometry=pts[first], crs=4326)
+
+
+def _clip_to_area(
+    edges: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, area: BaseGeometry
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Keep the edges whose two end nodes lie in ``area`` (as for OSM sources)."""
+    shapely.prepare(area)
+    xy = shapely.get_coordinates(nodes.geometry.to_numpy())
+    inside = nodes["node_id"].to_numpy(np.int64)[shapely.intersects_xy(area, xy[:, 0], xy[:, 1])]
+    keep = edges["u"].isin(inside).to_numpy() & edges["v"].isin(inside).to_numpy()
+    if not keep.any():
+        raise DataValidationError(
+            "the road edge table has no segment inside the area (check that it covers "
+            f"the configured territory; its extent is {tuple(edges.total_bounds.round(3))})"
+        )
+    edges = edges[keep].reset_index(drop=True)
+    used = np.union1d(edges["u"].to_numpy(np.int64), edges["v"].to_numpy(np.int64))
+    return edges, nodes[nodes["node_id"].isin(used)].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- connectivity

@@ -87,3 +87,14 @@ def test_geopackage_with_oneway_column(shared_data: Path, tmp_path: Path) -> Non
     two_way = e["travel_time_reverse_s"].notna()
     assert two_way.any() and (~two_way).any()
     assert np.allclose(e.loc[two_way, "travel_time_reverse_s"], e.loc[two_way, "travel_time_s"])
+
+
+def test_clipped_to_a_small_area(shared_data: Path, tmp_path: Path) -> None:
+    path = shared_data / "roads" / "turin_core_car_edges.parquet"
+    small = shapely.box(7.60, 45.00, 7.75, 45.12)  # Torino city, roughly
+    r = load_roads(RoadsConfig(source="edges"), area=small, cache_dir=tmp_path, location=str(path))
+    assert r.report["edges_outside_area"] > 0
+    assert small.buffer(1e-9).contains(r.coverage)
+    xy = np.array(r.nodes.geometry.get_coordinates())
+    assert shapely.contains_xy(small, xy[:, 0], xy[:, 1]).all()
+    assert r.coverage.contains(shapely.Point(7.6854, 45.0712))  # Piazza Castello

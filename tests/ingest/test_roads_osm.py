@@ -163,3 +163,19 @@ def test_osm_xml(tmp_path: Path) -> None:
 def test_pbf_without_location_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"roads\.location"):
         load_roads(RoadsConfig(source="pbf"), area=AREA, cache_dir=tmp_path, location=None)
+
+
+def test_overpass_and_pbf_give_the_same_network(server: LocalOverpass, tmp_path: Path) -> None:
+    # Same real data read two ways (osmnx over the Overpass protocol, pyrosm from the
+    # PBF): identical rows and travel times.
+    cfg_o = RoadsConfig(source="overpass", overpass_url=server.url, network_type="all")
+    o = load_roads(cfg_o, area=AREA, cache_dir=tmp_path / "o", location=None)
+    cfg_p = RoadsConfig(source="pbf", network_type="all")
+    p = load_roads(cfg_p, area=AREA, cache_dir=tmp_path / "p", location=str(HELSINKI_PBF))
+    cols = ["u", "v", "length_m", "travel_time_s", "travel_time_reverse_s", "car", "foot"]
+    a = o.edges[cols].sort_values(cols).reset_index(drop=True)
+    b = p.edges[cols].sort_values(cols).reset_index(drop=True)
+    assert len(a) == len(b)
+    assert (a[["u", "v", "car", "foot"]] == b[["u", "v", "car", "foot"]]).all().all()
+    for c in ["length_m", "travel_time_s", "travel_time_reverse_s"]:
+        assert np.allclose(a[c], b[c], rtol=1e-3, equal_nan=True)

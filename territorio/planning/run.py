@@ -225,6 +225,12 @@ def run_plan(
                     ),
                 )
                 sites, siting_summary = res.sites, dict(res.summary)
+                if res.summary["categories_without_data"]:
+                    notes.append(
+                        "siting: no data anywhere in scope for "
+                        f"{', '.join(res.summary['categories_without_data'])}; left out of the "
+                        "'served today' test (the new point offers them anyway)"
+                    )
                 siting_summary["cluster"] = siting_cluster or "all"
 
         scen = None

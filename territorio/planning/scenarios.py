@@ -142,15 +142,18 @@ def apply_changes(
 def indicators(ctx: Any, services: pd.DataFrame, category: str) -> tuple[Any, Any]:
     """Call the engine's ``category_indicators``, also when no service is left.
 
-    With no service of the category at all (e.g. a scenario closes the last
-    one) nothing is reachable: covered cells get status ``"unreachable"`` and
-    covered municipalities an infinite time (the index scores it 100), never
-    a made-up finite number.
+    With no service of the category left (a scenario closes the last one of a
+    category the bundle had) nothing is reachable: covered cells get status
+    ``"unreachable"`` and covered municipalities an infinite time (the index
+    scores it 100), never a made-up finite number. A category the bundle never
+    had is ``"no_data"``, as in the engine.
     """
     from territorio.accessibility import category_indicators
 
     if len(services):
         return category_indicators(ctx, services, category)
+    info = ctx.service_categories.get(category) or {}
+    had = bool(info.get("count"))  # the bundle had some: they were all removed
     cells = ctx.cells
     cov = cells["covered"].to_numpy(dtype=bool)
     c = pd.DataFrame(
@@ -158,7 +161,7 @@ def indicators(ctx: Any, services: pd.DataFrame, category: str) -> tuple[Any, An
             "cell_id": cells["cell_id"].to_numpy(),
             "pro_com_t": cells["pro_com_t"].to_numpy(),
             "category": category,
-            "status": np.where(cov, "unreachable", "outside_coverage"),
+            "status": np.where(~had, "no_data", np.where(cov, "unreachable", "outside_coverage")),
             "time_min": np.nan,
             "nearest_service_id": None,
         }
@@ -169,11 +172,11 @@ def indicators(ctx: Any, services: pd.DataFrame, category: str) -> tuple[Any, An
         {
             "pro_com_t": m["pro_com_t"].to_numpy(),
             "category": category,
-            "status": np.where(mcov, "ok", "outside_coverage"),
-            "covered_pop_share": np.where(mcov, 1.0, 0.0),
-            "ref_time_min": np.where(mcov, np.inf, np.nan),
+            "status": np.where(~had, "no_data", np.where(mcov, "ok", "outside_coverage")),
+            "covered_pop_share": np.where(had, np.where(mcov, 1.0, 0.0), np.nan),
+            "ref_time_min": np.where(mcov & had, np.inf, np.nan),
             "ref_nearest_service_id": None,
-            "mean_min": np.where(mcov, np.inf, np.nan),
+            "mean_min": np.where(mcov & had, np.inf, np.nan),
         }
     )
     return c, mm

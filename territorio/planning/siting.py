@@ -149,22 +149,28 @@ def served_today(
     *,
     t_min: float,
     access_cells: pd.DataFrame | None = None,
-) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    scope: npt.NDArray[np.bool_] | None = None,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], list[str]]:
     """Which cells are served today by the whole bundle, and which can be judged.
 
     Returns
     -------
-    served, known
+    served, known, dropped
         Boolean arrays over ``ctx.cells``: ``served`` when every category has
         a service within ``t_min``; ``known`` when every category has status
-        ``ok``, or the cell is served anyway (outside coverage, unreachable or
-        no data make a cell unknown: it is left out of the demand).
+        ``ok`` (outside coverage, unreachable or no data make a cell unknown:
+        it is left out of the demand). ``dropped``: categories with no data
+        anywhere in ``scope`` (e.g. no source of digital help at all); they
+        cannot tell who is served today, so they are left out of the test
+        (the new point offers them anyway) instead of making every cell unknown.
     """
     from territorio.planning.scenarios import indicators
 
     n = len(ctx.cells)
     served = np.ones(n, dtype=bool)
     known = np.ones(n, dtype=bool)
+    dropped: list[str] = []
+    in_scope = np.ones(n, dtype=bool) if scope is None else np.asarray(scope, dtype=bool)
     key = pd.MultiIndex.from_arrays(
         [ctx.cells["cell_id"].astype(str), ctx.cells["pro_com_t"].astype(str)]
     )
@@ -183,11 +189,14 @@ def served_today(
         pos = idx.get_indexer(key)
         status = np.where(pos >= 0, rows["status"].to_numpy(dtype=object)[pos], "no_data")
         time = np.where(pos >= 0, rows["time_min"].to_numpy(dtype=float)[pos], np.nan)
+        if (status[in_scope] == "no_data").all():
+            dropped.append(cat)
+            continue
         ok = status == "ok"
         with np.errstate(invalid="ignore"):
             served &= ok & (time <= t_min)
         known &= ok
-    return served, known
+    return served, known, dropped
 
 
 def load_candidates(path: str | Path) -> pd.DataFrame:
@@ -336,7 +345,9 @@ def site_services(
                 "lat": munis["ref_lat"][sel].to_numpy(dtype=float),
             }
         )
-    served, known = served_today(ctx, services, categories, t_min=t_min, access_cells=access_cells)
+    served, known, dropped = served_today(
+        ctx, services, categories, t_min=t_min, access_cells=access_cells, scope=in_area
+    )
     area_idx = np.flatnonzero(in_area)
     pop = cells["pop_total"].to_numpy(dtype=float)[area_idx]
     pop65 = cells["pop_65_plus"].to_numpy(dtype=float)[area_idx]
@@ -411,6 +422,7 @@ def site_services(
         "served_after": cum,
         "candidates": len(candidates),
         "covered_candidates": int((cover.getnnz(axis=1) > 0).sum()),
+        "categories_without_data": dropped,
     }
     cells_out = pd.DataFrame(
         {

@@ -98,3 +98,19 @@ def test_candidates_file(tmp_path) -> None:
     bad.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(MissingColumnError, match="lon"):
         load_candidates(bad)
+
+
+def test_a_category_without_any_data_does_not_hide_the_demand() -> None:
+    ctx = chain_context(EDGES)
+    res = site_services(
+        ctx,
+        service_at("001901", "pharmacy", "ph:alfa"),
+        categories=["pharmacy", "digital_help"],
+        k=1,
+        t_min=15.0,
+    )
+    # no source of digital help at all: it is left out of the "served today"
+    # test, so the answer is the pharmacy-only one (Delta, 1500 residents)
+    assert res.summary["categories_without_data"] == ["digital_help"]
+    assert res.sites["site_id"].tolist() == ["001904"]
+    assert res.sites["marginal_gain"].tolist() == [1500.0]

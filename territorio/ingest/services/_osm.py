@@ -304,16 +304,28 @@ def load_osm_pbf(
             {"id": [], "osm_type": []}, geometry=gpd.GeoSeries([]), crs="EPSG:4326"
         )
     gdf = gdf.reset_index(drop=True)
+    data_date = _pbf_timestamp(path)
+    notes = []
+    if data_date is None and "timestamp" in gdf.columns and len(gdf):
+        newest = pd.to_numeric(gdf["timestamp"], errors="coerce").max()
+        if np.isfinite(newest) and newest > 0:
+            data_date = pd.Timestamp(int(newest), unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+            notes.append("data_date: newest edit among the features read (no header timestamp)")
     ids = gdf["osm_type"].astype(str) + "/" + gdf["id"].astype("int64").astype(str)
-    drop = [c for c in ("geometry", "lon", "lat", "visible", "version", "changeset") if c in gdf]
+    drop = [
+        c
+        for c in ("geometry", "lon", "lat", "visible", "version", "changeset", "timestamp")
+        if c in gdf
+    ]
     lon, lat = representative_lonlat(gdf.geometry.to_numpy())
     raw = raw_from_osm(pd.DataFrame(gdf.drop(columns=drop)), ids, lon, lat)
     prov = Provenance(
         source="osm-pbf",
         location=str(location),
         sha256=sha256_file(path),
-        data_date=_pbf_timestamp(path),
+        data_date=data_date,
         licence=LICENCE,
+        notes=notes,
     )
     return _finish_osm(
         raw, src, where=str(path), area=area, municipalities=municipalities, provenance=prov

@@ -43,7 +43,8 @@ one category and the lower level is the one in the essential basket:
 Without a usable level the name decides (Italian words: "infanzia",
 "materna", "nido" → childcare; "primaria", "elementare" → primary_school;
 "media", "secondaria", "liceo", "istituto tecnico/professionale", "itis",
-"ipsia", ... → secondary_school); if neither tells, the school is taken as
+"ipsia", ... → secondary_school; the English "kindergarten", "primary",
+"elementary", "secondary", "high school" likewise); if neither tells, the school is taken as
 a **primary school** (the most common kind of ``amenity=school`` in Italian
 villages) and ``"school_level": "assumed"`` is stored in its attributes so
 it can be reviewed. The ISCED levels found are stored as ``isced_level``.
@@ -137,12 +138,14 @@ ATTRIBUTE_TAGS: tuple[str, ...] = (
     "addr:housenumber",
 )
 
-_CHILDCARE_NAME = re.compile(r"\b(infanzia|materna|nido|asilo)\b", re.IGNORECASE)
-_PRIMARY_NAME = re.compile(r"\b(primaria|elementar[ei])\b", re.IGNORECASE)
+_CHILDCARE_NAME = re.compile(
+    r"\b(?:infanzia|materna|nido|asilo|kindergarten|nursery)\b", re.IGNORECASE
+)
+_PRIMARY_NAME = re.compile(r"\b(?:primaria|elementar[ei]|primary|elementary)\b", re.IGNORECASE)
 _SECONDARY_NAME = re.compile(
-    r"\b(medi[ae]|secondaria|liceo|istituto\s+(tecnico|professionale|d'arte|magistrale|"
+    r"\b(?:medi[ae]|secondaria|liceo|istituto\s+(?:tecnico|professionale|d'arte|magistrale|"
     r"superiore|di\s+istruzione\s+superiore)|iis|itis|itc|itg|ipsia|ipsar|iti|ipc|"
-    r"i\.?\s?i\.?\s?s\.?|convitto|primo\s+grado|secondo\s+grado)\b",
+    r"convitto|primo\s+grado|secondo\s+grado|secondary|high\s+school)\b",
     re.IGNORECASE,
 )
 _LEVEL_DIGIT = re.compile(r"[0-8]")
@@ -203,7 +206,7 @@ def classify_osm(tags: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
     community = (_col(tags, "townhall:type") == "community").fillna(False).to_numpy(dtype=bool)
     category = category.where(~((category == "town_hall").to_numpy() & community), None)
 
-    school_level = pd.Series(None, index=idx, dtype=object)
+    school_level = np.full(len(idx), None, dtype=object)
     is_school = (category == "primary_school").to_numpy()
     if is_school.any():
         level = _school_levels(_col(tags, "isced:level"))
@@ -227,11 +230,17 @@ def classify_osm(tags: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
         )
         how = np.where(by_level != "", "isced", np.where(by_name != "", "name", "assumed"))
         category = category.where(~is_school, pd.Series(chosen, index=idx))
-        school_level = school_level.where(~is_school, pd.Series(how, index=idx))
+        school_level[is_school] = how[is_school]
 
     access = _col(tags, "internet_access").isin(DIGITAL_HELP_ACCESS).fillna(False)
     fee = _col(tags, "internet_access:fee").isin(DIGITAL_HELP_FEE).fillna(False)
     public = _col(tags, "amenity").isin(DIGITAL_HELP_AMENITIES).fillna(False)
     digital = (access & ~fee & public).to_numpy(dtype=bool)
     digital = digital & (category != "digital_help").to_numpy()
-    return category, school_level, pd.Series(digital, index=idx)
+    cat = category.to_numpy(dtype=object).copy()
+    cat[pd.isna(cat)] = None
+    return (
+        pd.Series(cat, index=idx, dtype=object),
+        pd.Series(school_level, index=idx, dtype=object),
+        pd.Series(digital, index=idx),
+    )

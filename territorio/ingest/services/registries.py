@@ -423,8 +423,8 @@ def load_gtfs_stops(
         city_of = city.drop_duplicates("stop_id").set_index("stop_id")["stop_city"]
         stops["stop_city"] = stops["stop_id"].map(city_of)
     ltype = _col(stops, "location_type").fillna("0").astype(str).str.strip()
-    parents = set(_col(stops, "parent_station").dropna().astype(str))
     is_stop = ltype.isin(["0", ""]).to_numpy()
+    parents = set(_col(stops, "parent_station")[is_stop].dropna().astype(str))
     is_station = (ltype == "1").to_numpy()
     lone_station = is_station & ~stops["stop_id"].astype(str).isin(parents).to_numpy()
     keep = is_stop | lone_station
@@ -617,15 +617,18 @@ def miur_school_category(grade: pd.Series, name: pd.Series) -> pd.DataFrame:
         default="",
     )
     isced = np.select([infanzia, primaria, primo, upper], [0.0, 1.0, 2.0, 3.0], default=np.nan)
-    by_grade = _snai_type(g)
-    by_name = _snai_type(name.astype(object).where(name.notna(), "").astype(str))
-    stype = by_grade.where(by_grade != "", by_name).replace("", "non_specificato")
-    is3 = isced == 3.0
+    by_grade = _snai_type(g).to_numpy(dtype=object)
+    by_name = _snai_type(name.fillna("").astype(str)).to_numpy(dtype=object)
+    stype = np.where(by_grade != "", by_grade, np.where(by_name != "", by_name, "non_specificato"))
+    cat_obj = np.asarray(category, dtype=object)
+    cat_obj[cat_obj == ""] = None
+    stype_obj = np.asarray(stype, dtype=object)
+    stype_obj[isced != 3.0] = None
     return pd.DataFrame(
         {
-            "category": pd.Series(category, dtype=object).replace("", None),
+            "category": pd.Series(cat_obj, dtype=object),
             "isced_level": isced,
-            "school_type": stype.where(is3, None).reset_index(drop=True),
+            "school_type": pd.Series(stype_obj, dtype=object),
         }
     )
 

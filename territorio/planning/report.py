@@ -214,7 +214,8 @@ def overview_report(
     for code, labels in SNAI_LABELS.items():
         if code in counts.index:
             lab = labels[0 if lang == "it" else 1]
-            lines.append(f"| {code if code in 'ABCDEF' else ''} {lab} | {int(counts[code])} |")
+            head = f"{code} {lab}" if code in SNAI_LABELS and len(code) == 1 else lab
+            lines.append(f"| {head} | {int(counts[code])} |")
     lines += [
         "",
         f"## {t['worst']}",
@@ -224,7 +225,7 @@ def overview_report(
     ]
     ok = index[index["status"] == "ok"].sort_values("score", ascending=False).head(top)
     for _, r in ok.iterrows():
-        lines.append(f"| {r['rank']} | {r['name']} | {_num(r['score'], lang, 1)} |")
+        lines.append(f"| {_num(r['rank'], lang)} | {r['name']} | {_num(r['score'], lang, 1)} |")
     lines += ["", f"## {t['clusters']}", ""]
     for _, c in clusters.iterrows():
         lines.append(

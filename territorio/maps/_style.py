@@ -189,8 +189,7 @@ def base_map(
             control=False,
             max_zoom=19,
         ).add_to(fmap)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    HatchDefs().add_to(fmap)
+    HatchDefs(bounds=[[miny, minx], [maxy, maxx]]).add_to(fmap)
     return fmap
 
 
@@ -207,6 +206,9 @@ class HatchDefs(MacroElement):
 
     _template = Template(
         """
+        {% macro header(this, kwargs) %}
+        <link rel="icon" href="data:,">
+        {% endmacro %}
         {% macro html(this, kwargs) %}
         <svg aria-hidden="true" style="position:absolute;width:0;height:0;overflow:hidden">
           <defs>
@@ -224,13 +226,16 @@ class HatchDefs(MacroElement):
         L.Marker.prototype.options.icon = L.divIcon({className: "t-mk", iconSize: [20, 20]});
         // Leaflet.markercluster needs a maxZoom even when there are no tiles.
         {{ this._parent.get_name() }}.setMaxZoom(19);
+        // Fit without animation, so the first paint (and a screenshot) is final.
+        {{ this._parent.get_name() }}.fitBounds({{ this.bounds_json }}, {animate: false});
         {% endmacro %}
         """
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, bounds: list[list[float]]) -> None:
         super().__init__()
         self._name = "HatchDefs"
+        self.bounds_json = json.dumps(bounds)
         self.pattern_id = HATCH_ID
         self.grey = GREY
 

@@ -188,7 +188,7 @@ async def _territorio_handler(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, InvalidParameterError):
         errors = [{"field": exc.field, "reason": exc.reason}]
     if status >= 500:
-        log.warning("%s on %s: %s", type(exc).__name__, request.url.path, exc)
+        log.info("%s on %s: %s", type(exc).__name__, request.url.path, exc)
     return problem(
         status, title, str(exc), instance=request.url.path, errors=errors, headers=headers or None
     )

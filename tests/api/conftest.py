@@ -202,6 +202,27 @@ def make_bundle(target: Path, *, with_access: bool = True) -> Path:
     return target
 
 
+def make_plan(out: Path) -> Path:
+    """Write a ``territorio plan`` output folder: 001002 and 001003 form cluster C01."""
+    out.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "pro_com_t": ["001001", "001002", "001003"],
+            "name": ["Alfa", "Borgo Val Chiara", "Città Nuova"],
+            "snai_class": ["C", "E", "F"],
+            "score": [12.5, 61.0, 80.25],
+            "rank": [3, 2, 1],
+            "cluster_id": [None, "C01", "C01"],
+        }
+    ).to_parquet(out / "municipalities.parquet")
+    gpd.GeoDataFrame(
+        {"cluster_id": ["C01"], "pop_total": [2500.0], "mean_score": [70.6]},
+        geometry=[box(7.1, 45.0, 7.3, 45.1)],
+        crs=4326,
+    ).to_parquet(out / "clusters.parquet")
+    return out
+
+
 @pytest.fixture(scope="session")
 def bundle_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_bundle(tmp_path_factory.mktemp("bundle") / "test")

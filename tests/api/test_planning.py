@@ -3,39 +3,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from shapely.geometry import box
 
 from territorio.api import Settings, create_app
 from territorio.api.models import ClusterList, ClusterOut, MunicipalityDetail, MunicipalityList
 
+from .conftest import make_plan
 from .support import body, problem
 
 
 @pytest.fixture()
 def plan_client(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[TestClient]:
-    """A plan folder as ``territorio plan`` writes it: 001002 and 001003 form cluster C01."""
-    out = tmp_path / "plan"
-    out.mkdir()
-    pd.DataFrame(
-        {
-            "pro_com_t": ["001001", "001002", "001003"],
-            "name": ["Alfa", "Borgo Val Chiara", "Città Nuova"],
-            "snai_class": ["C", "E", "F"],
-            "score": [12.5, 61.0, 80.25],
-            "rank": [3, 2, 1],
-            "cluster_id": [None, "C01", "C01"],
-        }
-    ).to_parquet(out / "municipalities.parquet")
-    gpd.GeoDataFrame(
-        {"cluster_id": ["C01"], "pop_total": [2500.0], "mean_score": [70.6]},
-        geometry=[box(7.1, 45.0, 7.3, 45.1)],
-        crs=4326,
-    ).to_parquet(out / "clusters.parquet")
-    with TestClient(create_app(make_settings(plan_path=out))) as c:
+    """Planning results where 001002 and 001003 form cluster C01 (see conftest.make_plan)."""
+    with TestClient(create_app(make_settings(plan_path=make_plan(tmp_path / "plan")))) as c:
         yield c
 
 

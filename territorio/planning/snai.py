@@ -507,6 +507,12 @@ def classify(
     -------
     table, poli, notes
         :func:`snai_table` output, the per-municipality poli table and notes.
+
+    Raises
+    ------
+    DataValidationError
+        If no municipality is a polo (the criteria are too strict for the
+        data): the message says which criteria found nothing and how to relax.
     """
     crit = criteria if criteria is not None else PoliCriteria()
     pf, notes = poli_frame(
@@ -517,8 +523,14 @@ def classify(
         criteria=crit,
         adj=adj,
     )
-    times = polo_times(ctx, pf)
     targets = pf[pf["polo_type"].isin(["polo", "intercomunale"])]["pro_com_t"]
+    if len(targets) == 0:
+        why = "; ".join(notes) if notes else "no municipality meets the criteria"
+        raise DataValidationError(
+            f"no polo found, so no SNAI class can be computed ({why}); relax the criteria "
+            "in [plan.criteria] or give the poli as a list of ISTAT codes (poli = [...])"
+        )
+    times = polo_times(ctx, pf)
     cov = ctx.municipalities.set_index(ctx.municipalities["pro_com_t"].astype(str))["covered"]
     off = [c for c in targets if not bool(cov.get(c, False))]
     if off:

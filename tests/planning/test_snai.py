@@ -135,3 +135,14 @@ def test_classification_with_the_engine_on_the_chain() -> None:
     assert tab["nearest_polo_name"].tolist() == ["Alfa", "Alfa", "Alfa", "Eco", "Eco"]
     assert tab["time_to_polo_min"].tolist() == pytest.approx([0.0, 10.0, 26.0, 20.0, 0.0], abs=1e-3)
     assert notes == ["poli given as a list"]
+
+
+def test_no_polo_at_all_is_a_clear_error() -> None:
+    from territorio.errors import DataValidationError
+    from territorio.planning.snai import classify
+    from tests.planning.chain import chain_context
+
+    ctx = chain_context([(0, 1, 10, 10), (1, 2, 16, 16), (2, 3, 12, 18), (3, 4, 20, 20)])
+    svc = chain_services([("h:a", "hospital", "001901", '{"emergency": "no"}')])
+    with pytest.raises(DataValidationError, match=r"criteria\.hospital = 'any'"):
+        classify(ctx, chain_municipalities(), svc, poli="derive")

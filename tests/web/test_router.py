@@ -1,0 +1,71 @@
+"""The WPT router without a browser (FastAPI TestClient on the synthetic bundle)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from starlette.exceptions import StarletteDeprecationWarning
+
+from territorio.web import build_router
+from tests.maps import synthetic as syn
+
+with warnings.catch_warnings():
+    # Starlette asks for the httpx2 package instead of httpx in its TestClient
+    # (a deprecation of the test client's backend, not of our code).
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    path: Path = tmp_path_factory.mktemp("router") / "bundle"
+    syn.write_synthetic_bundle(path)
+    app = FastAPI()
+    app.include_router(build_router(path, tiles=None, offers=lambda: []))
+    with TestClient(app) as c:
+        yield c
+
+
+def test_landing_italian_and_english(client: TestClient) -> None:
+    it = client.get("/wpt/")
+    assert it.status_code == 200 and '<html lang="it">' in it.text
+    assert "Cerca un comune" in it.text and '<option value="Pinerolo">' in it.text
+    en = client.get("/wpt/?lang=en")
+    assert '<html lang="en">' in en.text and "Find a municipality" in en.text
+
+
+def test_search_redirects_on_one_match(client: TestClient) -> None:
+    r = client.get("/wpt/cerca", params={"q": "PINEROLO"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/wpt/comuni/001191"
+    r = client.get("/wpt/cerca", params={"q": "001194", "lang": "en"}, follow_redirects=False)
+    assert r.headers["location"] == "/wpt/comuni/001194?lang=en"
+    # "p" is in Pinerolo, Piscina and Pragelato, not in Frossasco: three
+    # results listed, no redirect.
+    r = client.get("/wpt/cerca", params={"q": "p"})
+    assert r.status_code == 200 and r.text.count('href="/wpt/comuni/') == 3
+    r = client.get("/wpt/cerca", params={"q": "Atlantide"})
+    assert r.status_code == 404 and "Nessun comune trovato" in r.text
+
+
+def test_municipality_page_and_unknown_code(client: TestClient) -> None:
+    r = client.get("/wpt/comuni/001192")
+    # Frossasco: hospital has no data -> "nessun dato", pharmacy partial coverage.
+    assert r.status_code == 200 and "nessun dato" in r.text and "copertura parziale" in r.text
+    assert "Nessuna offerta pubblicata entro 10 km." in r.text
+    assert client.get("/wpt/comuni/001999").status_code == 404
+
+
+def test_maps_use_local_assets(client: TestClient) -> None:
+    r = client.get("/wpt/mappe/comune/001191.html")
+    assert r.status_code == 200
+    assert '<script src="/wpt/static/vendor/leaflet.js"></script>' in r.text
+    assert "cdn" not in r.text.lower().split("<body>")[0]
+    js = client.get("/wpt/static/vendor/leaflet.js")
+    assert js.status_code == 200 and js.text.startswith("/* @preserve")
+    assert client.get("/wpt/static/../router.py").status_code == 404
+    assert client.get("/wpt/mappe/nowhere.html").status_code == 404
+    assert client.get("/wpt/mappe/offers.html").status_code == 200

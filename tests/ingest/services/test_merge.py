@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -18,8 +20,10 @@ import pytest
 import shapely
 
 from territorio.errors import DataValidationError
-from territorio.ingest.services import merge_services
+from territorio.ingest.services import load_service_source, merge_services
 from territorio.ingest.services.merge import source_rank
+from tests.ingest.services._toy import cfg, write
+from tests.ingest.services.test_registries import MOH_HEADER, MOH_ROWS
 
 LON, LAT = 7.65, 45.05
 
@@ -131,3 +135,37 @@ def test_source_rank() -> None:
     assert source_rank("gtfs-gtt_gtfs") == 2
     assert source_rank("osm") == 3
     assert source_rank("someone-else") == 4
+
+
+def test_adapters_then_merge_registry_and_osm_pharmacy(
+    tmp_path: Path, load_kw: dict[str, Any]
+) -> None:
+    """A Ministry pharmacy and the OSM node of the same pharmacy 20 m north of it, read by
+    their adapters from files in the real layouts, become one row."""
+    moh = load_service_source(
+        cfg("moh_pharmacies"),
+        location=str(write(tmp_path, "f.csv", MOH_HEADER + MOH_ROWS)),
+        **load_kw,
+    ).data
+    lon, lat = 7.688358686508202, 45.06765224562872 + 0.00018  # 20 m north of moh:1
+    geo = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": "node/77",
+                "properties": {"@id": "node/77", "amenity": "pharmacy", "name": "Farmacia"},
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            }
+        ],
+    }
+    osm = load_service_source(
+        cfg("osm_geojson"),
+        location=str(write(tmp_path, "p.geojson", json.dumps(geo))),
+        **load_kw,
+    ).data
+    out, report = merge_services([osm, moh], dedup_m=50)
+    assert len(out) == len(moh) == 2  # moh:1 and moh:2; the OSM node merged into moh:1
+    kept = out.set_index("service_id")
+    assert json.loads(kept.loc["moh:1", "attributes"])["merged"] == ["osm:node/77"]
+    assert report["merged"] == {"pharmacy": 1}

@@ -226,8 +226,11 @@ class HatchDefs(MacroElement):
         L.Marker.prototype.options.icon = L.divIcon({className: "t-mk", iconSize: [20, 20]});
         // Leaflet.markercluster needs a maxZoom even when there are no tiles.
         {{ this._parent.get_name() }}.setMaxZoom(19);
-        // Fit without animation, so the first paint (and a screenshot) is final.
-        {{ this._parent.get_name() }}.fitBounds({{ this.bounds_json }}, {animate: false});
+        // Fit without animation, so the first paint (and a screenshot) is
+        // final; leave room on the right for the legend.
+        {{ this._parent.get_name() }}.fitBounds(
+          {{ this.bounds_json }}, {animate: false, paddingBottomRight: [250, 0]}
+        );
         {% endmacro %}
         """
     )
@@ -256,7 +259,7 @@ class Legend(MacroElement):
         {% macro header(this, kwargs) %}
         <style>
         .territorio-legend {background: rgba(255,255,255,0.92); padding: 6px 9px;
-          font: 13px/1.35 "DejaVu Sans", Arial, sans-serif; border-radius: 5px;
+          font: 12px/1.3 "DejaVu Sans", Arial, sans-serif; border-radius: 5px;
           box-shadow: 0 0 12px rgba(0,0,0,0.25); max-height: 70vh; overflow-y: auto;
           color: #222;}
         .territorio-legend h4 {margin: 0 0 4px; font-size: 13px;}

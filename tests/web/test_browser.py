@@ -127,3 +127,38 @@ def test_travel_time_map_switches_category(page: Any, base_url: str) -> None:
     assert "Ospedale" not in legend.inner_text()
     _shot(page, "travel_times_it.png")
     assert page.errors == []
+
+
+REAL_BUNDLE = Path(__file__).resolve().parents[2] / "data" / "torino"
+
+
+def test_real_bundle_pinerolo_page(page: Any, shared_data: Path) -> None:
+    if not (REAL_BUNDLE / "manifest.json").is_file():
+        pytest.skip(f"real bundle {REAL_BUNDLE} absent: territorio build configs/torino-local.toml")
+    from territorio.bundle import Bundle
+    from territorio.maps._data import isochrones_for
+    from territorio.maps.municipality import municipality_services
+
+    bundle = Bundle(REAL_BUNDLE)
+    munis = bundle.layer("municipalities")
+    sel = munis[munis["pro_com_t"] == "001191"]
+    expected_markers = len(municipality_services(bundle.layer("services"), sel, "001191")) + 1
+    row = sel.iloc[0]
+    iso = None
+    if row["network_coverage"] != "none":
+        iso = isochrones_for(bundle, float(row["ref_lon"]), float(row["ref_lat"]))
+    expected_paths = 1 + (len(iso) if iso is not None else 0)
+    app = FastAPI()
+    app.include_router(build_router(bundle, tiles=None, offers=list))
+    with serve(app) as url:
+        page.goto(f"{url}/wpt/")
+        page.fill("#q", "Pinerolo")
+        page.click("form.search button")
+        page.wait_for_url("**/wpt/comuni/001191")
+        frame = page.frame_locator("iframe#map")
+        frame.locator(".leaflet-container").wait_for()
+        frame.locator("path.leaflet-interactive").first.wait_for()
+        assert frame.locator("path.leaflet-interactive").count() == expected_paths
+        assert frame.locator(".leaflet-marker-icon").count() == expected_markers
+        _shot(page, "real_municipality_001191_it.png")
+    assert page.errors == []

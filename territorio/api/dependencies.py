@@ -45,13 +45,13 @@ _bearer = HTTPBearer(
 )
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """Return the app's settings."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_data(request: Request) -> TerritoryData:
+async def get_data(request: Request) -> TerritoryData:
     """Return the territory data loaded in the lifespan."""
     data: TerritoryData = request.app.state.data
     return data
@@ -162,7 +162,7 @@ Caller = RequiredCaller
 Fmt = Literal["json", "geojson"]
 
 
-def output_format(
+async def output_format(
     request: Request,
     f: Annotated[
         Fmt | None,

@@ -140,7 +140,7 @@ def list_municipalities(
         422: {"model": Problem},
     },
 )
-def get_municipality(pro_com_t: IstatPath, data: Data, fmt: OutputFormat) -> Response:
+async def get_municipality(pro_com_t: IstatPath, data: Data, fmt: OutputFormat) -> Response:
     """Return a municipality with every indicator.
 
     Population, accessibility per category with the nearest service and its

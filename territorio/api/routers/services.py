@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
 
 from territorio.api._links import GEOJSON, geojson_response, page_links
 from territorio.api._state import TerritoryData
@@ -105,8 +106,7 @@ def list_services(
         data, bbox=parse_bbox(bbox), categories=category, municipality=municipality
     )
     total = len(idx)
-    rows = data.services.iloc[idx[offset : offset + limit]]
-    items = [service_dict(r) for _, r in rows.iterrows()]
+    items = [all_service_dicts(data)[int(i)] for i in idx[offset : offset + limit]]
     if fmt == "geojson":
         return geojson_response(
             {
@@ -119,13 +119,25 @@ def list_services(
                 ),
             }
         )
-    return {
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "items": items,
-        "links": page_links(request, total=total, limit=limit, offset=offset),
-    }
+    # Built from validated dicts: skip FastAPI's second validation on this hot path.
+    return JSONResponse(
+        {
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "items": items,
+            "links": page_links(request, total=total, limit=limit, offset=offset),
+        }
+    )
+
+
+def all_service_dicts(data: TerritoryData) -> list[dict[str, Any]]:
+    """Every service as a :class:`ServiceOut` dict, in layer order (built once)."""
+    cached = data.extras.get("service_dicts")
+    if cached is None:
+        cached = [service_dict(r) for _, r in data.services.iterrows()]
+        data.extras["service_dicts"] = cached
+    return list(cached)
 
 
 @router.get(

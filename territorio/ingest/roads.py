@@ -19,12 +19,14 @@ Sources (``RoadsConfig.source``)
 
 Connectivity
 ------------
-Only the largest strongly connected component of the car network is kept
+For OSM sources only the largest strongly connected component of the car network is kept
 (a car can reach every kept node from every other). With walking
 (``network_type="all"``) the largest connected component of the foot network
 (undirected) is kept as well; an edge outside one of them loses that mode,
 and an edge left with no mode is dropped. The report gives the nodes, edges
-and kilometres dropped.
+and kilometres dropped. Prebuilt edge tables are kept whole; the report gives
+what lies outside the largest strongly connected component (the engine
+snaps to that component only).
 
 Coverage
 --------
@@ -146,8 +148,19 @@ def load_roads(
         report["nodes_read"] = len(nodes)
         edges, nodes = _clip_to_area(edges, nodes, area)
         report["edges_outside_area"] = report["edges_read"] - len(edges)
-        edges, nodes, dropped = _keep_largest_components(edges, nodes, walk=False)
-        report.update(dropped)
+        # The publisher's routing graph is kept whole (as OSRM keeps it): the
+        # pieces outside the largest strongly connected component are mostly
+        # one-way stubs cut by the extract's edge. They cannot change a time
+        # between two nodes of the main component, and the accessibility engine
+        # snaps origins and services to the main component only.
+        _, _, outside = _keep_largest_components(edges, nodes, walk=False)
+        report.update(
+            {
+                k.replace("dropped_components", "outside_main_component"): v
+                for k, v in outside.items()
+                if k.startswith("dropped_components")
+            }
+        )
         coverage = shapely.make_valid(shapely.intersection(coverage_from_edges(edges), area))
         prov = Provenance(
             source="edge_table",

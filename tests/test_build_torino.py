@@ -1,0 +1,110 @@
+"""End-to-end build of configs/torino-local.toml on the real data in ../shared/data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import shapely
+from shapely.geometry import shape
+
+from territorio.build import build_bundle
+from territorio.bundle import Bundle
+from territorio.config import load_config
+from territorio.info import format_info
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Municipalities wholly inside the road graph's coverage (Turin and its belts),
+# measured on the first build and checked on a map: Torino 001272 is full; Moncalieri
+# 001156 is only partly covered (its hills south-east lie beyond the graph).
+FULL = {
+    "001008", "001009", "001012", "001018", "001024", "001028", "001034", "001038",
+    "001051", "001063", "001064", "001068", "001078", "001090", "001112", "001120",
+    "001144", "001158", "001164", "001171", "001180", "001183", "001189", "001192",
+    "001214", "001219", "001228", "001243", "001249", "001252", "001262", "001265",
+    "001272", "001280", "001302", "001316",
+}  # fmt: skip
+PARTIAL_COUNT = 45
+
+# Services per category after merging duplicates within 50 m (measured). Schools
+# and childcare come only from the MIUR registry of the city of Turin; doctors,
+# social facilities, town halls, digital help and banks have no source: "no data".
+CATEGORY_COUNTS = {
+    "hospital": 53,
+    "primary_care": 0,
+    "pharmacy": 445,
+    "primary_school": 137,
+    "secondary_school": 151,
+    "childcare": 216,
+    "post_office": 141,
+    "library": 759,
+    "social_facility": 0,
+    "town_hall": 0,
+    "railway_station": 123,
+    "pt_stop": 6497,
+    "digital_help": 0,
+    "bank_atm": 0,
+}
+
+
+@pytest.fixture(scope="module")
+def torino(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Bundle:
+    cfg = load_config(ROOT / "configs" / "torino-local.toml")
+    out = tmp_path_factory.mktemp("bundles")
+    cfg = cfg.model_copy(update={"output_dir": str(out), "cache_dir": str(out / "cache")})
+    bundle = build_bundle(cfg, stream=None)
+    yield bundle
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def test_municipalities_and_population(torino: Bundle) -> None:
+    m = torino.layer("municipalities")
+    assert len(m) == 312
+    assert int(m["pop_total"].sum()) == 2_198_237  # ISTAT 1 Jan 2023
+    assert m["pro_com_t"].str.fullmatch(r"\d{6}").all()
+    torino_row = m.set_index("pro_com_t").loc["001272"]
+    assert torino_row["name"] == "Torino"
+    assert torino_row["altitude_zone_code"] == 5  # ISTAT: plain
+    cells = torino.layer("population_cells")
+    # 2,201,928 people in the grid extract, 1,282 of them in cell parts outside the province
+    assert cells["pop_total"].sum() == pytest.approx(2_200_646, abs=1)
+
+
+def test_roads(torino: Bundle) -> None:
+    assert torino.manifest["layers"]["road_edges"] >= 96_000
+    assert torino.manifest["layers"]["road_edges"] == 96_298  # the whole published graph
+    assert torino.manifest["roads"]["modes"] == ["car"]
+
+
+def test_service_category_counts(torino: Bundle) -> None:
+    cats = torino.manifest["service_categories"]
+    assert {c: v["count"] for c, v in cats.items()} == CATEGORY_COUNTS
+    assert cats["primary_school"]["coverage"] == ["001272"]
+    assert cats["pharmacy"]["coverage"] == "area"
+    assert cats["digital_help"]["status"] == "no_data"
+    s = torino.layer("services")
+    assert s["service_id"].is_unique
+    assert s["category"].value_counts().to_dict() == {k: v for k, v in CATEGORY_COUNTS.items() if v}
+
+
+def test_every_municipality_coverage_flag(torino: Bundle) -> None:
+    m = torino.layer("municipalities").set_index("pro_com_t")
+    assert set(m.index[m["network_coverage"] == "full"]) == FULL
+    assert (m["network_coverage"] == "partial").sum() == PARTIAL_COUNT
+    assert (m["network_coverage"] == "none").sum() == 312 - len(FULL) - PARTIAL_COUNT
+    # the flags agree with the geometry: "none" municipalities do not touch the coverage
+    coverage = shape(torino.manifest["coverage"])
+    none = m[m["network_coverage"] == "none"]
+    assert not shapely.intersects(none.geometry.values, coverage).any()
+    # valleys far from Turin are outside: Sestriere, Ceresole Reale, Pinerolo, Ivrea
+    for code in ("001263", "001073", "001191", "001125"):
+        assert m.loc[code, "network_coverage"] == "none", code
+
+
+def test_info_summarises_the_bundle(torino: Bundle) -> None:
+    text = format_info(torino)
+    assert "road_edges                  96,298" in text
+    assert "digital_help             0" in text and "NO DATA" in text
+    assert "municipalities fully inside      36 of 312" in text

@@ -68,6 +68,76 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan_dir(bundle: Path) -> Path:
+    """Return the default output folder of ``territorio plan``: ``<bundle>-plan`` beside it."""
+    return bundle.with_name(f"{bundle.name}-plan")
+
+
+def _cmd_access(args: argparse.Namespace) -> int:
+    from territorio.accessibility import compute_access
+    from territorio.bundle import Bundle
+    from territorio.planning.run import access_config_of
+
+    bundle = Bundle(args.bundle or _default_bundle())
+    out = compute_access(bundle, access_config_of(bundle), progress=not args.quiet, mode=args.mode)
+    if not args.quiet:
+        layers = out.manifest["layers"]
+        print(
+            f"access computed: {layers['access_municipalities']:,} municipality rows, "
+            f"{layers['access_cells']:,} cell rows in {out.path}"
+        )
+    return 0
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from territorio.bundle import Bundle
+    from territorio.planning import PlanConfig, run_plan
+    from territorio.planning.run import load_plan_config
+
+    bundle = Bundle(args.bundle or _default_bundle())
+    cfg = load_plan_config(args.config) if args.config else PlanConfig()
+    out_dir = args.out or _plan_dir(bundle.path)
+    summary = run_plan(bundle, cfg, out_dir=out_dir, progress=not args.quiet)
+    if not args.quiet:
+        print(f"planning outputs in {out_dir}:")
+        for f in summary.get("files", []):
+            print(f"  {f}")
+    return 0
+
+
+def _cmd_maps(args: argparse.Namespace) -> int:
+    from territorio.bundle import Bundle
+    from territorio.maps import write_maps
+
+    bundle = Bundle(args.bundle or _default_bundle())
+    tiles = None if args.tiles.lower() == "none" else args.tiles
+    paths = write_maps(
+        bundle,
+        out_dir=args.out,
+        tiles=tiles,
+        progress=not args.quiet,
+        lang=args.lang,
+        municipalities=args.municipality or None,
+    )
+    for p in paths:
+        print(p)
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from territorio.api import Settings, serve
+
+    settings = Settings()  # from the environment (TERRITORIO_*); the flags override it
+    if args.bundle is not None:
+        settings = settings.model_copy(update={"bundle_path": args.bundle})
+    if args.database_url is not None:
+        settings = settings.model_copy(update={"database_url": args.database_url})
+    if settings.plan_path is None and _plan_dir(settings.bundle_path).is_dir():
+        settings = settings.model_copy(update={"plan_path": _plan_dir(settings.bundle_path)})
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="territorio",
@@ -87,6 +157,47 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="summarise a bundle: layers, services, network coverage")
     _bundle_arg(p)
     p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("access", help="travel times and indicators for every service category")
+    _bundle_arg(p)
+    p.add_argument("--mode", choices=["car", "walk"], default="car", help="travel mode")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p.set_defaults(func=_cmd_access)
+
+    p = sub.add_parser(
+        "plan", help="SNAI classes, marginality index, underserved clusters, sites, scenario"
+    )
+    _bundle_arg(p)
+    p.add_argument("--config", "-c", type=Path, help="plan TOML (default: built-in defaults)")
+    p.add_argument("--out", "-o", type=Path, help="output folder (default: <bundle>-plan)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p.set_defaults(func=_cmd_plan)
+
+    p = sub.add_parser("maps", help="write the interactive HTML maps")
+    _bundle_arg(p)
+    p.add_argument("--out", "-o", type=Path, default=Path("maps"), help="folder (default: maps)")
+    p.add_argument(
+        "--tiles",
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        help="base tile URL template, or 'none' for no tiles (offline)",
+    )
+    p.add_argument("--lang", choices=["it", "en"], default="it", help="language (default: it)")
+    p.add_argument(
+        "--municipality",
+        "-m",
+        action="append",
+        metavar="ISTAT",
+        help="6-digit ISTAT code of a municipality map to write (repeatable)",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p.set_defaults(func=_cmd_maps)
+
+    p = sub.add_parser("serve", help="run the Welfare Point Territoriale HTTP API")
+    p.add_argument("--bundle", type=Path, help="bundle folder (default: TERRITORIO_BUNDLE_PATH)")
+    p.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite under data/)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.set_defaults(func=_cmd_serve)
     return parser
 
 

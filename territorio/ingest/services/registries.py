@@ -168,6 +168,10 @@ def load_gisco_healthcare(
         encoding=enc,
         required=("id", "hospital_name", "lat", "lon"),
     )
+    # The published file carries UTF-8 replacement characters read as latin-1
+    # ("Universitï¿½"); show them as the one character they stand for.
+    text_cols = [c for c in ("hospital_name", "facility_type", "city", "street") if c in df]
+    df[text_cols] = df[text_cols].apply(lambda s: s.str.replace("ï¿½", "\ufffd", regex=False))
     attrs = _records(
         df,
         {

@@ -223,7 +223,8 @@ class AccessContext:
         d, src = multi_source(
             self.network.reverse, snap.node[idx], snap.offset_s[idx], limit=limit_s
         )
-        target = np.where(src >= 0, idx[np.maximum(src, 0)], -1).astype(np.int64)
+        target = np.full(len(src), -1, dtype=np.int64)
+        target[src >= 0] = idx[src[src >= 0]]
         cell_s = self.at_cells(d)
         ref_s = self.at_refs(d)
         if np.isfinite(limit_s):

@@ -154,6 +154,9 @@ class RoadNetwork:
     arc_forward: BoolArray
     #: Edge geometries in the metric CRS (shapely array), one per edge row.
     edge_geoms: Any
+    #: Node index of each edge row's ``u`` and ``v``.
+    edge_u: IntArray
+    edge_v: IntArray
     #: Nodes that points may snap to (largest strongly connected component).
     snappable: BoolArray
     coverage: Any = None
@@ -413,6 +416,8 @@ def build_network(
         arc_edge=erow,
         arc_forward=isfwd,
         edge_geoms=edge_geoms,
+        edge_u=u,
+        edge_v=v,
         snappable=snappable,
         coverage=coverage_geometry(coverage),
         max_snap_m=float(max_snap_m),

@@ -1,0 +1,130 @@
+"""Compute and persist the accessibility layers of a bundle.
+
+:func:`compute_access` builds the :class:`~territorio.accessibility.context.AccessContext`
+once, runs :func:`~territorio.accessibility.indicators.category_indicators`
+for every category of the taxonomy (categories without services come out as
+``"no_data"``), and writes ``access_cells`` and ``access_municipalities`` plus a
+``manifest["access"]`` entry (parameters, mode, timings) with
+:func:`territorio.bundle.update_bundle` (atomic).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+
+from territorio.accessibility.context import AccessContext
+from territorio.accessibility.indicators import category_indicators
+from territorio.accessibility.network import Mode
+from territorio.bundle import Bundle, update_bundle
+from territorio.categories import CATEGORIES, check_category
+from territorio.config import AccessConfig
+from territorio.provenance import now_iso
+
+__all__ = ["compute_access", "compute_tables"]
+
+
+def compute_tables(
+    ctx: AccessContext,
+    services: pd.DataFrame,
+    *,
+    categories: list[str] | None = None,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """Compute ``access_cells`` and ``access_municipalities`` for all categories.
+
+    Parameters
+    ----------
+    ctx
+        The access context.
+    services
+        The bundle's ``services`` layer.
+    categories
+        Categories to compute (default: the whole taxonomy, plus any other
+        valid category present in ``services``).
+    progress
+        Show a tqdm progress bar on stderr.
+
+    Returns
+    -------
+    cells, municipalities, timings
+        The two long tables and the seconds spent per category.
+    """
+    from tqdm import tqdm
+
+    present = [str(c) for c in pd.unique(services["category"])] if len(services) else []
+    for i, code in enumerate(present):
+        check_category(code, where=f"layer 'services', category value #{i}")
+    cats = categories or list(CATEGORIES) + [c for c in present if c not in CATEGORIES]
+    groups = {c: g for c, g in services.groupby("category", sort=False)} if len(services) else {}
+    empty = services.iloc[0:0]
+    cell_parts: list[pd.DataFrame] = []
+    muni_parts: list[pd.DataFrame] = []
+    timings: dict[str, float] = {}
+    for cat in tqdm(cats, desc="access", unit="category", disable=not progress):
+        t0 = time.perf_counter()
+        cells, munis = category_indicators(ctx, groups.get(cat, empty), cat)
+        timings[cat] = round(time.perf_counter() - t0, 4)
+        cell_parts.append(cells)
+        muni_parts.append(munis)
+    return (
+        pd.concat(cell_parts, ignore_index=True),
+        pd.concat(muni_parts, ignore_index=True),
+        timings,
+    )
+
+
+def compute_access(
+    bundle: Bundle,
+    cfg: AccessConfig,
+    *,
+    progress: bool = True,
+    mode: Mode = "car",
+) -> Bundle:
+    """Compute accessibility for every category and cell and persist it in the bundle.
+
+    Parameters
+    ----------
+    bundle
+        The territory bundle (needs ``road_nodes``, ``road_edges``,
+        ``municipalities``, ``population_cells`` and ``services``).
+    cfg
+        Accessibility parameters.
+    progress
+        Show progress bars.
+    mode
+        ``"car"`` (default) or ``"walk"`` (only if the bundle was built with it).
+
+    Returns
+    -------
+    Bundle
+        The updated bundle, with ``access_cells``, ``access_municipalities``
+        and ``manifest["access"]``.
+    """
+    t0 = time.perf_counter()
+    ctx = AccessContext.from_bundle(bundle, cfg, mode=mode)
+    t_ctx = time.perf_counter() - t0
+    cells, munis, timings = compute_tables(ctx, bundle.layer("services"), progress=progress)
+    t_all = time.perf_counter() - t0
+    info: dict[str, Any] = {
+        "computed_at": now_iso(),
+        "mode": mode,
+        "parameters": cfg.model_dump(),
+        "network": {
+            "nodes": ctx.network.n_nodes,
+            "arcs": int(ctx.network.graph.nnz),
+            "metric_crs": ctx.network.metric_crs,
+        },
+        "cells_outside_coverage": int((~ctx.cells["covered"]).sum()),
+        "municipality_refs_outside_coverage": int((~ctx.municipalities["covered"]).sum()),
+        "timings_s": {
+            "context": round(t_ctx, 3),
+            "categories": timings,
+            "total": round(t_all, 3),
+        },
+    }
+    return update_bundle(
+        bundle, {"access_cells": cells, "access_municipalities": munis}, {"access": info}
+    )

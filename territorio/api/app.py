@@ -21,6 +21,7 @@ from territorio.api.models import Feature, FeatureCollection, Link, Problem
 from territorio.api.routers import (
     accessibility,
     accounts,
+    isochrones,
     meta,
     municipalities,
     nearest,
@@ -58,7 +59,7 @@ def _features(data: TerritoryData) -> dict[str, bool]:
         "accessibility_indicators": data.access is not None,
         "planning": "planning" in data.extras,
         "nearest_services": data.bundle.has_layer("road_edges"),
-        "isochrones": False,
+        "isochrones": data.bundle.has_layer("road_edges"),
         "offer_travel_time": data.bundle.has_layer("road_edges"),
     }
 
@@ -127,6 +128,7 @@ def create_app(settings: Settings) -> FastAPI:
         services.router,
         accessibility.router,
         nearest.router,
+        isochrones.router,
         planning.router,
         offers.router,
         accounts.router,

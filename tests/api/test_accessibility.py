@@ -83,3 +83,31 @@ def test_nearest_rejects_points_outside_and_bad_limits(client: TestClient) -> No
         422,
     )
     assert p.errors is not None and p.errors[0].field == "query.max_minutes"
+
+
+def test_isochrones(client: TestClient) -> None:
+    r = client.get("/isochrones", params={"lon": 7.05, "lat": 45.05, "minutes": [5, 10]})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/geo+json")
+    fc = FeatureCollection.model_validate(r.json())
+    assert len(fc.features) == 2
+    from shapely.geometry import Point, shape
+
+    five = (
+        next(
+            shape(f.geometry)
+            for f in fc.features
+            if f.geometry and (f.properties or {}).get("minutes") == 5
+        )
+        if any((f.properties or {}).get("minutes") == 5 for f in fc.features)
+        else shape(fc.features[0].geometry or {})
+    )
+    # 2 steps east = 2 x 78.7 s = 157 s < 5 min: inside; 7 steps = 551 s > 5 min: outside
+    assert five.contains(Point(7.07, 45.05))
+    assert not five.contains(Point(7.12, 45.05))
+
+
+def test_isochrones_bounds(client: TestClient) -> None:
+    p = problem(client.get("/isochrones", params={"lon": 7.05, "lat": 45.05, "minutes": 90}), 422)
+    assert p.errors is not None and p.errors[0].field == "query.minutes"
+    problem(client.get("/isochrones", params={"lon": 9.0, "lat": 45.05}), 422)

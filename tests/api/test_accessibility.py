@@ -93,15 +93,10 @@ def test_isochrones(client: TestClient) -> None:
     assert len(fc.features) == 2
     from shapely.geometry import Point, shape
 
-    five = (
-        next(
-            shape(f.geometry)
-            for f in fc.features
-            if f.geometry and (f.properties or {}).get("minutes") == 5
-        )
-        if any((f.properties or {}).get("minutes") == 5 for f in fc.features)
-        else shape(fc.features[0].geometry or {})
-    )
+    by_min = {(f.properties or {})["minutes"]: shape(f.geometry or {}) for f in fc.features}
+    assert sorted(by_min) == [5.0, 10.0]
+    five = by_min[5.0]
+    assert by_min[10.0].contains(five.representative_point())  # nested contours
     # 2 steps east = 2 x 78.7 s = 157 s < 5 min: inside; 7 steps = 551 s > 5 min: outside
     assert five.contains(Point(7.07, 45.05))
     assert not five.contains(Point(7.12, 45.05))

@@ -175,6 +175,7 @@ def main() -> None:
             f"{lon + 0.02},{lat + 0.02}&limit=100",
             "nearest 3 pharmacies (travel time)": f"{base}/nearest?lon={lon + 0.01}&lat={lat}"
             "&category=pharmacy&k=3&max_minutes=15",
+            "isochrone 15 min": f"{base}/isochrones?lon={lon + 0.01}&lat={lat}&minutes=15",
             "offer search": f"{base}/offers?category=childcare&q=offerta&limit=20",
             "offers within 15 min": f"{base}/offers?from_lon={lon}&from_lat={lat}"
             "&max_minutes=15&limit=20",

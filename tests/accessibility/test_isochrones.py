@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import shapely
+
+from territorio.accessibility.isochrones import isochrones, isochrones_geojson
+from territorio.accessibility.network import build_network
+from territorio.errors import OutsideCoverageError, UnsupportedModeError
+from tests.accessibility.real import turin_network
+from tests.accessibility.toy import E0, N0, lonlat, toy_layers
+
+
+@pytest.fixture(scope="module")
+def net():
+    return build_network(*toy_layers())
+
+
+def _metric(gdf):
+    return gdf.to_crs(32632).geometry.to_numpy()
+
+
+def _pt(x: float, y: float) -> shapely.Point:
+    return shapely.Point(E0 + x, N0 + y)
+
+
+def test_toy_isochrones_cut_partial_edges(net) -> None:
+    lon, lat = lonlat(0, 0)
+    iso = isochrones(net, [(lon[0], lat[0])], [2, 1], buffer_m=50, cell_m=10)
+    assert iso["minutes"].tolist() == [1.0, 2.0]
+    one, two = _metric(iso)
+    # 1 min = 60 s from node 1: 1 -> 2 takes 50 s (reached fully); 10 s remain:
+    # 2 -> 4 (45 s, 1000 m) reached for 10/45 = 222 m, 2 -> 3 (120 s) for 10/120 = 83 m
+    assert one.contains(_pt(500, 0)) and one.contains(_pt(1000, 150))
+    assert one.contains(_pt(1050, 0))
+    assert not one.contains(_pt(1000, 400))  # 222 m + 50 m buffer + 10 m cell < 400 m
+    assert not one.contains(_pt(1200, 0))  # 83 m + 50 m + 10 m < 200 m
+    # 2 min = 120 s: node 4 at 95 s, then 4 -> 3 (30 s, 1414 m) for 25/30 -> 1178 m
+    assert two.contains(_pt(1000, 500)) and two.contains(_pt(1000, 1000))
+    assert two.contains(_pt(1500, 500))  # midpoint of 4-3 (707 m from 4 < 1178 m)
+    # nested: the larger contour contains the smaller one (up to the 4326 round trip)
+    assert one.difference(two).area < 1e-3
+    assert iso["area_km2"].is_monotonic_increasing
+
+
+def test_geojson_and_errors(net) -> None:
+    lon, lat = lonlat(0, 0)
+    iso = isochrones(net, [(lon[0], lat[0])], [1])
+    gj = isochrones_geojson(iso)
+    assert gj["type"] == "FeatureCollection" and len(gj["features"]) == 1
+    assert gj["features"][0]["properties"]["minutes"] == 1.0
+    far_lon, far_lat = lonlat(20000, 20000)
+    with pytest.raises(OutsideCoverageError, match="road network"):
+        isochrones(net, [(far_lon[0], far_lat[0])], [5])
+    with pytest.raises(UnsupportedModeError, match="walk"):
+        isochrones(net, [(lon[0], lat[0])], [5], mode="walk")
+
+
+@pytest.mark.shared_data
+def test_turin_piazza_castello_nested(shared_data) -> None:
+    net = turin_network(shared_data)
+    iso = isochrones(net, [(7.6854, 45.0712)], [10, 20, 30])
+    geoms = _metric(iso)
+    # nested: contours are unioned in EPSG:32632 and stored in EPSG:4326; a vertex of
+    # the inner contour lying on the outer boundary can move by nanometres in the
+    # round trip, so compare areas (m2) rather than exact ``covers``
+    for a, b in itertools.pairwise(geoms):
+        assert a.difference(b).area < 1.0
+    areas = iso["area_km2"].to_numpy()
+    assert np.all(np.diff(areas) > 0)
+    assert geoms[0].contains(shapely.Point(*net.to_metric(7.6854, 45.0712)))
+    assert all(g.is_valid for g in geoms)

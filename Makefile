@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
 CONFIG ?= configs/torino-local.toml
+BUNDLE ?= data/torino
 
 .PHONY: run test setup system-deps lint clean
 
@@ -23,6 +24,9 @@ system-deps:
 
 run: setup
 	$(BIN)/territorio build --config $(CONFIG)
+	$(BIN)/territorio access $(BUNDLE)
+	$(BIN)/territorio plan $(BUNDLE)
+	$(BIN)/territorio maps $(BUNDLE)
 
 lint: setup
 	$(BIN)/ruff check territorio tests bench

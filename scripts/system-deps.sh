@@ -3,7 +3,7 @@
 # Chromium and its driver for the browser tests). Installs only what is
 # missing; needs root (or sudo) the first time.
 set -euo pipefail
-pkgs=(postgresql)
+pkgs=(postgresql chromium chromium-driver)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

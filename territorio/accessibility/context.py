@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from territorio.accessibility.nearest import multi_source, one_to_many
+from territorio.accessibility.nearest import k_nearest, multi_source, one_to_many
 from territorio.accessibility.network import Mode, RoadNetwork, Snapped, network_from_bundle
 from territorio.config import AccessConfig
 from territorio.schemas import require_columns
@@ -57,9 +57,10 @@ class NearestTimes:
 def _rep_points(geoms: Any) -> tuple[FloatArray, FloatArray]:
     import shapely
 
-    arr = np.asarray(geoms)
-    kinds = shapely.get_type_id(arr)
-    pts = np.where(kinds == 0, arr, shapely.point_on_surface(arr))
+    pts = np.asarray(geoms).copy()
+    other = shapely.get_type_id(pts) != 0
+    if other.any():
+        pts[other] = shapely.point_on_surface(pts[other])
     return shapely.get_x(pts).astype(float), shapely.get_y(pts).astype(float)
 
 
@@ -172,6 +173,32 @@ class AccessContext:
         )
         return cls(network, cfg, c, m, dict(service_categories or {}))
 
+    def arrays(self) -> dict[str, Any]:
+        """Return the cell / municipality columns as numpy arrays (cached).
+
+        Keys: ``cell_id``, ``cell_code``, ``cell_node``, ``cell_covered``,
+        ``pop``, ``pop65``, ``pop15``, ``cell_group`` (row of the cell's
+        municipality in :attr:`municipalities`, -1 if none), ``muni_code``,
+        ``muni_covered``.
+        """
+        if "arrays" not in self._cache:
+            c, m = self.cells, self.municipalities
+            codes = m["pro_com_t"].to_numpy(dtype=object)
+            cell_codes = c["pro_com_t"].to_numpy(dtype=object)
+            self._cache["arrays"] = {
+                "cell_id": c["cell_id"].to_numpy(dtype=object),
+                "cell_code": cell_codes,
+                "cell_node": c["node"].to_numpy(),
+                "cell_covered": c["covered"].to_numpy(dtype=bool),
+                "pop": c["pop_total"].to_numpy(dtype=float),
+                "pop65": c["pop_65_plus"].to_numpy(dtype=float),
+                "pop15": c["pop_under_15"].to_numpy(dtype=float),
+                "cell_group": pd.Index(codes).get_indexer(cell_codes).astype(np.int64),
+                "muni_code": codes,
+                "muni_covered": m["covered"].to_numpy(dtype=bool),
+            }
+        return dict(self._cache["arrays"])
+
     # ------------------------------------------------------------- primitives
     def snap(self, lon: Any, lat: Any) -> Snapped:
         """Snap points with this context's ``max_snap_m`` / ``off_network_kmh``."""
@@ -240,6 +267,35 @@ class AccessContext:
             target_snap=snap,
         )
 
+    def times_to_k_nearest(
+        self, lon: Any, lat: Any, k: int, *, limit_s: float = np.inf
+    ) -> tuple[FloatArray, IntArray]:
+        """Time (s) from every cell to its ``k`` nearest targets, and which targets.
+
+        Exact, via :func:`~territorio.accessibility.nearest.k_nearest` (one
+        bounded search per target: meant for categories with few facilities or
+        with ``limit_s``).
+
+        Returns
+        -------
+        times : ndarray, shape (k, n_cells)
+            Ascending; NaN where outside coverage or fewer than ``k`` reachable.
+        targets : ndarray, shape (k, n_cells)
+            Index of the target in the input arrays, ``-1`` where none.
+        """
+        snap = self.snap(lon, lat)
+        idx = np.flatnonzero(snap.covered)
+        d, src = k_nearest(
+            self.network.reverse, snap.node[idx], snap.offset_s[idx], k, limit=limit_s
+        )
+        times = self.at_cells(d)
+        if np.isfinite(limit_s):
+            times = np.where(times <= limit_s, times, np.nan)
+        node = self.cells["node"].to_numpy()
+        tgt = src[:, np.where(node >= 0, node, 0)]
+        tgt = np.where(np.isfinite(times) & (tgt >= 0), idx[np.maximum(tgt, 0)], -1)
+        return times, tgt.astype(np.int64)
+
     def times_from(self, lon: Any, lat: Any, *, limit_s: float = np.inf) -> FloatArray:
         """Dense times (s) FROM each point to every node, shape ``(m, n_nodes)``.
 
@@ -267,25 +323,29 @@ class AccessContext:
             out[out > limit_s] = np.inf
         return out
 
-    def ref_forward_times(self, limit_s: float) -> FloatArray:
-        """Return times (s, float32) from each covered reference point to every node, cached.
+    def ref_times_by_node(self, limit_s: float) -> tuple[IntArray, Any]:
+        """Return times (s) from the covered reference points to every node, cached.
 
-        Shape ``(n_municipalities, n_nodes)``; ``inf`` beyond ``limit_s`` or for
-        reference points outside coverage. Used for ``opportunities_*``.
+        Returns
+        -------
+        rows : ndarray of int
+            Rows of :attr:`municipalities` whose reference point is covered.
+        times : ndarray of float32, shape (n_nodes, len(rows))
+            Node-major (gathering the nodes of a set of facilities is one
+            contiguous take), ``inf`` beyond ``limit_s``; float32 (resolution
+            below 1 ms for an hour) to keep it small. Used for ``opportunities_*``.
         """
         key = f"ref_fwd_{limit_s}"
         if key not in self._cache:
             m = self.municipalities
-            out = np.full((len(m), self.network.n_nodes), np.inf, dtype=np.float32)
-            idx = np.flatnonzero(m["covered"].to_numpy())
-            for start in range(0, len(idx), 64):
-                sel = idx[start : start + 64]
-                d = one_to_many(
-                    self.network.graph,
-                    m["node"].to_numpy()[sel],
-                    m["offset_s"].to_numpy()[sel],
-                    limit=limit_s,
-                )
-                out[sel] = d.astype(np.float32)
-            self._cache[key] = out
-        return np.asarray(self._cache[key])
+            rows = np.flatnonzero(m["covered"].to_numpy())
+            out = np.full((self.network.n_nodes, len(rows)), np.inf, dtype=np.float32)
+            nodes = m["node"].to_numpy()
+            offs = m["offset_s"].to_numpy()
+            for start in range(0, len(rows), 64):
+                sel = rows[start : start + 64]
+                d = one_to_many(self.network.graph, nodes[sel], offs[sel], limit=limit_s)
+                out[:, start : start + len(sel)] = d.T
+            self._cache[key] = (rows, out)
+        rows, out = self._cache[key]
+        return rows, out

@@ -158,8 +158,10 @@ def _service_points(services: Any) -> tuple[FloatArray, FloatArray]:
     geoms = np.asarray(services.geometry.to_numpy())
     if getattr(services, "crs", None) is not None and services.crs.to_epsg() != 4326:
         geoms = np.asarray(services.geometry.to_crs(4326).to_numpy())
-    kinds = shapely.get_type_id(geoms)
-    pts = np.where(kinds == 0, geoms, shapely.point_on_surface(geoms))
+    pts = geoms.copy()
+    other = shapely.get_type_id(pts) != 0
+    if other.any():
+        pts[other] = shapely.point_on_surface(pts[other])
     return shapely.get_x(pts).astype(float), shapely.get_y(pts).astype(float)
 
 
@@ -237,9 +239,8 @@ def category_indicators(
         Columns :func:`municipality_columns` of ``ctx.cfg.thresholds_min``.
     """
     cfg = ctx.cfg
-    cells = ctx.cells
-    munis = ctx.municipalities
-    n_cells, n_m = len(cells), len(munis)
+    arr = ctx.arrays()
+    n_cells, n_m = len(arr["cell_id"]), len(arr["muni_code"])
     ids = (
         services["service_id"].astype(str).to_numpy(dtype=object)
         if len(services)
@@ -255,8 +256,8 @@ def category_indicators(
         nearest = ctx.times_to_nearest(lon, lat)
 
     # ---------------------------------------------------------------- cells
-    cell_has = _has_data(ctx, category, len(services), cells["pro_com_t"].to_numpy())
-    covered = cells["covered"].to_numpy()
+    cell_has = _has_data(ctx, category, len(services), arr["cell_code"])
+    covered = arr["cell_covered"]
     t_s = nearest.cell_s
     ok = cell_has & covered & np.isfinite(t_s)
     status = np.where(
@@ -269,8 +270,8 @@ def category_indicators(
     sid[ok] = ids[tgt[ok]]
     cells_out = pd.DataFrame(
         {
-            "cell_id": cells["cell_id"].to_numpy(),
-            "pro_com_t": cells["pro_com_t"].to_numpy(),
+            "cell_id": arr["cell_id"],
+            "pro_com_t": arr["cell_code"],
             "category": category,
             "status": status,
             "time_min": np.where(ok, t_s / 60.0, np.nan),
@@ -279,13 +280,11 @@ def category_indicators(
     )
 
     # -------------------------------------------------------- municipalities
-    m_codes = munis["pro_com_t"].to_numpy()
+    m_codes = arr["muni_code"]
     m_has = _has_data(ctx, category, len(services), m_codes)
-    g_all = pd.Index(m_codes).get_indexer(cells["pro_com_t"].to_numpy())
+    g_all = arr["cell_group"]
     inm = g_all >= 0
-    pop = cells["pop_total"].to_numpy()
-    pop65 = cells["pop_65_plus"].to_numpy()
-    pop15 = cells["pop_under_15"].to_numpy()
+    pop, pop65, pop15 = arr["pop"], arr["pop65"], arr["pop15"]
     okm = ok & inm
     g = g_all[okm]
     t_min = t_s[okm] / 60.0
@@ -297,7 +296,7 @@ def category_indicators(
     pop_all = bc(g_all[inm], pop[inm])
     pop_cov = bc(g, p)
     pop65_cov = bc(g, p65)
-    ref_cov = munis["covered"].to_numpy()
+    ref_cov = arr["muni_covered"]
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(pop_all > 0, pop_cov / pop_all, np.where(ref_cov, 1.0, 0.0))
     share = np.clip(share, 0.0, 1.0)
@@ -352,10 +351,11 @@ def category_indicators(
     ref_in = m_has & ref_cov
     if len(fidx) and ref_in.any():
         lim = max(OPPORTUNITY_MINUTES) * 60.0
-        r = ctx.ref_forward_times(lim)
-        tt = r[:, snap.node[fidx]] + snap.offset_s[fidx][None, :].astype(np.float32)
+        rows, r = ctx.ref_times_by_node(lim)
+        tt = r[snap.node[fidx]] + snap.offset_s[fidx][:, None].astype(np.float32)
         for mins in OPPORTUNITY_MINUTES:
-            cnt = (tt <= mins * 60.0).sum(axis=1).astype(float)
+            cnt = np.zeros(n_m)
+            cnt[rows] = (tt <= mins * 60.0).sum(axis=0)
             out[f"opportunities_{mins}"] = np.where(ref_in, cnt, np.nan)
     else:
         for mins in OPPORTUNITY_MINUTES:

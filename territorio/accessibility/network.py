@@ -152,8 +152,9 @@ class RoadNetwork:
     arc_time: FloatArray
     arc_edge: IntArray
     arc_forward: BoolArray
-    #: Edge geometries in the metric CRS (shapely array), one per edge row.
-    edge_geoms: Any
+    #: Edge geometries in EPSG:4326 (shapely array, one per edge row) or None
+    #: (straight lines between the end nodes); see :attr:`edge_geoms`.
+    edge_geoms_4326: Any
     #: Node index of each edge row's ``u`` and ``v``.
     edge_u: IntArray
     edge_v: IntArray
@@ -165,6 +166,31 @@ class RoadNetwork:
     _tree: Any = field(default=None, repr=False)
     _tree_index: IntArray | None = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def edge_geoms(self) -> Any:
+        """Edge geometries in the metric CRS (projected on first use, then cached)."""
+        if "edge_geoms" not in self._cache:
+            import shapely
+
+            if self.edge_geoms_4326 is not None:
+                geoms = np.asarray(self.edge_geoms_4326)
+                coords = shapely.get_coordinates(geoms)
+                x, y = self.to_metric(coords[:, 0], coords[:, 1])
+                out = shapely.set_coordinates(geoms.copy(), np.column_stack([x, y]))
+            else:
+                u, v = self.edge_u, self.edge_v
+                out = shapely.linestrings(
+                    np.stack(
+                        [
+                            np.column_stack([self.x[u], self.y[u]]),
+                            np.column_stack([self.x[v], self.y[v]]),
+                        ],
+                        axis=1,
+                    )
+                )
+            self._cache["edge_geoms"] = out
+        return self._cache["edge_geoms"]
 
     @property
     def n_nodes(self) -> int:
@@ -244,6 +270,14 @@ class RoadNetwork:
             dist[~covered] = np.inf
         offset[covered] = dist[covered] / (kmh / 3.6)
         return Snapped(node, offset, dist, covered)
+
+
+def _prepared(geom: Any) -> Any:
+    if geom is not None:
+        import shapely
+
+        shapely.prepare(geom)
+    return geom
 
 
 def _csr(src: IntArray, dst: IntArray, w: FloatArray, n: int) -> Any:
@@ -380,7 +414,9 @@ def build_network(
     n = len(node_ids)
     src, dst, w, erow, isfwd = _arcs(edges, u, v, mode)
     graph = _csr(src, dst, w, n)
-    reverse = _csr(dst, src, w, n)
+    # the transpose through CSC keeps explicit zeros (no eliminate_zeros involved)
+    reverse = graph.transpose().tocsr()
+    reverse.sort_indices()
 
     from scipy.sparse.csgraph import connected_components
 
@@ -394,12 +430,10 @@ def build_network(
         if counts.size and counts.max() > 0:
             snappable = labels == int(np.argmax(counts))
 
+    edge_geoms = None
     if "geometry" in edges and getattr(edges, "crs", None) is not None:
-        edge_geoms = np.asarray(edges.geometry.to_crs(metric_crs).to_numpy())
-    else:
-        edge_geoms = shapely.linestrings(
-            np.stack([np.column_stack([x[u], y[u]]), np.column_stack([x[v], y[v]])], axis=1)
-        )
+        gs = edges.geometry.to_crs(4326) if edges.crs.to_epsg() != 4326 else edges.geometry
+        edge_geoms = np.asarray(gs.to_numpy())
     return RoadNetwork(
         mode=mode,
         node_ids=node_ids,
@@ -415,11 +449,11 @@ def build_network(
         arc_time=w,
         arc_edge=erow,
         arc_forward=isfwd,
-        edge_geoms=edge_geoms,
+        edge_geoms_4326=edge_geoms,
         edge_u=u,
         edge_v=v,
         snappable=snappable,
-        coverage=coverage_geometry(coverage),
+        coverage=_prepared(coverage_geometry(coverage)),
         max_snap_m=float(max_snap_m),
         off_network_kmh=float(off_network_kmh),
     )

@@ -157,3 +157,17 @@ def test_compute_access_persists(bundle) -> None:
 def test_walk_unsupported_on_car_bundle(bundle) -> None:
     with pytest.raises(UnsupportedModeError, match="walk"):
         AccessContext.from_bundle(bundle, CFG, mode="walk")
+
+
+def test_times_to_k_nearest_cells(ctx) -> None:
+    from tests.accessibility.toy import lonlat
+
+    # targets: X at node 3 (2000, 0), Y at node 1 (0, 0), both with no leg
+    lon, lat = lonlat([2000, 0], [0, 0])
+    t, tgt = ctx.times_to_k_nearest(lon, lat, 2)
+    # cell a (node 1): Y 0 s; X 1->2->4->3 = 50 + 45 + 30 = 125 s
+    assert t[:, 0].tolist() == [0.0, 125.0] and tgt[:, 0].tolist() == [1, 0]
+    # cell b (node 2, leg 216 s): Y 216 + 60 = 276; X 216 + min(120, 45 + 30) = 291
+    assert t[:, 1] == pytest.approx([276.0, 291.0]) and tgt[:, 1].tolist() == [1, 0]
+    # cell d is outside coverage: NaN / -1
+    assert np.isnan(t[:, 3]).all() and (tgt[:, 3] == -1).all()

@@ -6,8 +6,8 @@ For one category, :func:`category_indicators` returns two tables:
     ``cell_id``, ``pro_com_t``, ``category``, ``status``, ``time_min``,
     ``nearest_service_id``. ``status`` is ``"ok"``, ``"outside_coverage"``
     (the cell's point is beyond ``max_snap_m`` or outside the network's
-    coverage polygon), ``"unreachable"`` (covered, but no path to any facility:
-    a network island) or ``"no_data"`` (the category has no source covering
+    coverage polygon), ``"unreachable"`` (covered, but no facility of the
+    category can be reached) or ``"no_data"`` (the category has no source covering
     the cell's municipality). Only ``"ok"`` rows carry a time.
 
 ``access_municipalities`` (LONG format, one row per municipality and category)
@@ -19,12 +19,18 @@ For one category, :func:`category_indicators` returns two tables:
     written with ``{T:g}``, e.g. ``pop_beyond_30``), ``opportunities_15``,
     ``opportunities_30``, ``sfca``, ``e2sfca``.
 
-Formulas (cells ``k`` of municipality ``m`` with status ``ok``, residents
-``P_k``, time ``t_k`` in minutes; "covered residents" = sum of their ``P_k``):
+Formulas (cells ``k`` of municipality ``m`` with status ``ok`` or
+``unreachable``, residents ``P_k``, time ``t_k`` in minutes; "covered
+residents" = sum of their ``P_k``). An unreachable cell is inside coverage but
+no facility can be reached on the network (since points snap to the largest
+strongly connected component, this happens only when the category has no
+facility inside coverage, e.g. after a what-if closure): its time is ``+inf``,
+so it counts beyond every threshold and makes the mean (and quantiles that
+fall on it) ``inf`` rather than a made-up finite number.
 
 * ``covered_pop_share`` = covered residents / all residents of the
-  municipality's cells (cells outside coverage or unreachable are not
-  covered). ``status`` is ``ok`` when it is 1, ``partial`` when in (0, 1),
+  municipality's cells (cells outside coverage are not covered).
+  ``status`` is ``ok`` when it is 1, ``partial`` when in (0, 1),
   ``outside_coverage`` when 0. A municipality with no populated cell takes
   1 or 0 from its reference point.
 * ``mean_min`` = sum P_k t_k / sum P_k.
@@ -36,7 +42,8 @@ Formulas (cells ``k`` of municipality ``m`` with status ``ok``, residents
   ``share_beyond_T`` = pop_beyond_T / covered residents, ``share65_beyond_T``
   = pop65_beyond_T / covered residents aged 65+.
 * ``ref_time_min``: from the municipality's reference point (NaN when it is
-  outside coverage), ``ref_nearest_service_id`` the facility reached.
+  outside coverage, ``inf`` when covered but no facility is reachable),
+  ``ref_nearest_service_id`` the facility reached.
 * ``opportunities_15`` / ``_30``: number of facilities of the category
   reachable within 15 / 30 minutes FROM the reference point (cumulative
   opportunities, Hansen-type with a step function). NaN when the reference
@@ -285,12 +292,15 @@ def category_indicators(
     g_all = arr["cell_group"]
     inm = g_all >= 0
     pop, pop65, pop15 = arr["pop"], arr["pop65"], arr["pop15"]
-    okm = ok & inm
+    # covered = inside coverage with data; unreachable cells (no facility at all on
+    # the network, e.g. after a closure) count as covered, at an infinite time
+    inc = cell_has & covered
+    okm = inc & inm
     g = g_all[okm]
-    t_min = t_s[okm] / 60.0
+    t_min = np.where(ok[okm], t_s[okm] / 60.0, np.inf)
     p, p65, p15 = pop[okm], pop65[okm], pop15[okm]
 
-    def bc(gi: IntArray, w: FloatArray) -> FloatArray:
+    def bc(gi: IntArray, w: Any) -> FloatArray:
         return np.bincount(gi, weights=w, minlength=n_m).astype(float)
 
     pop_all = bc(g_all[inm], pop[inm])
@@ -313,12 +323,15 @@ def category_indicators(
         "covered_pop_share": np.where(m_has, share, np.nan),
     }
     ref_ok = m_has & np.isfinite(nearest.ref_s)
-    out["ref_time_min"] = np.where(ref_ok, nearest.ref_s / 60.0, np.nan)
+    ref_unreached = m_has & arr["muni_covered"] & ~ref_ok
+    out["ref_time_min"] = np.where(
+        ref_ok, nearest.ref_s / 60.0, np.where(ref_unreached, np.inf, np.nan)
+    )
     rsid = np.full(n_m, None, dtype=object)
     rsid[ref_ok] = ids[nearest.ref_target[ref_ok]]
     out["ref_nearest_service_id"] = rsid
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(pop_cov > 0, bc(g, p * t_min) / pop_cov, np.nan)
+        mean = np.where(pop_cov > 0, bc(g, np.where(p > 0, p * t_min, 0.0)) / pop_cov, np.nan)
     qv = weighted_quantiles(t_min, p, g, n_m, [0.5, 0.9])
     has_w = valid & (pop_cov > 0)
     out["mean_min"] = np.where(has_w, mean, nan)
@@ -363,7 +376,7 @@ def category_indicators(
 
     # floating catchment
     if len(fidx) and _sfca_enabled(ctx, category, capacity):
-        a, e = _cell_fca(ctx, snap.node[fidx], snap.offset_s[fidx], capacity[fidx], ok)
+        a, e = _cell_fca(ctx, snap.node[fidx], snap.offset_s[fidx], capacity[fidx], inc)
         with np.errstate(invalid="ignore", divide="ignore"):
             out["sfca"] = np.where(has_w, bc(g, p * a[okm]) / pop_cov, nan)
             out["e2sfca"] = np.where(has_w, bc(g, p * e[okm]) / pop_cov, nan)

@@ -27,6 +27,7 @@ Method (never convex hulls):
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -97,6 +98,32 @@ def _samples(net: RoadNetwork, cell_m: float) -> dict[str, Any]:
     return dict(out)
 
 
+_BUNDLE_NETWORKS: weakref.WeakKeyDictionary[Any, dict[str, RoadNetwork]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _resolve(network: Any, mode: str) -> RoadNetwork:
+    """Return the RoadNetwork of a network, an AccessContext or a Bundle (cached)."""
+    if isinstance(network, RoadNetwork):
+        return network
+    if isinstance(getattr(network, "network", None), RoadNetwork):
+        inner: RoadNetwork = network.network
+        return inner
+    if hasattr(network, "manifest") and hasattr(network, "layer"):
+        from territorio.accessibility.network import network_from_bundle
+
+        nets = _BUNDLE_NETWORKS.setdefault(network, {})
+        if mode not in nets:
+            if mode not in ("car", "walk"):
+                raise UnsupportedModeError(f"unknown travel mode {mode!r}; use 'car' or 'walk'")
+            nets[mode] = network_from_bundle(network, mode="walk" if mode == "walk" else "car")
+        return nets[mode]
+    raise TypeError(
+        f"isochrones() needs a RoadNetwork, an AccessContext or a Bundle, got {type(network)!r}"
+    )
+
+
 def _disc(radius_px: float) -> npt.NDArray[np.bool_]:
     r = int(np.ceil(radius_px))
     yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
@@ -118,8 +145,10 @@ def isochrones(
     Parameters
     ----------
     network
-        A :class:`~territorio.accessibility.network.RoadNetwork` (or an
-        :class:`~territorio.accessibility.context.AccessContext`) of ``mode``.
+        A :class:`~territorio.accessibility.network.RoadNetwork` of ``mode``,
+        an :class:`~territorio.accessibility.context.AccessContext`, or a
+        :class:`~territorio.bundle.Bundle` (its network is built once per mode
+        and cached while the bundle object lives).
     points
         ``(lon, lat)`` pairs (EPSG:4326); the isochrone is the area within T
         of the nearest of them. Points outside coverage are ignored.
@@ -157,7 +186,7 @@ def isochrones(
     from rasterio.transform import Affine
     from scipy.ndimage import label, minimum_filter
 
-    net: RoadNetwork = getattr(network, "network", network)
+    net = _resolve(network, mode)
     if mode != net.mode:
         raise UnsupportedModeError(
             f"this network routes by {net.mode!r}, not {mode!r}; build it with mode={mode!r}"

@@ -124,6 +124,16 @@ def test_no_data_and_closure(ctx) -> None:
     c = cells.set_index("cell_id")["status"]
     assert c["a"] == "unreachable" and c["d"] == "outside_coverage" and c["e"] == "no_data"
     assert cells["time_min"].isna().all()
+    mm = m.set_index("pro_com_t")
+    # 001001: a and b are covered but reach nothing: time +inf, all 300 beyond 4 min
+    a = mm.loc["001001"]
+    assert a["status"] == "ok" and a["covered_pop_share"] == 1.0
+    assert np.isinf(a["mean_min"]) and np.isinf(a["median_min"]) and np.isinf(a["ref_time_min"])
+    assert a["pop_beyond_4"] == 300 and a["share_beyond_4"] == 1.0
+    assert a["opportunities_15"] == 0
+    # 001002: c covered (300 of 700) -> partial; still no number invented
+    assert mm.loc["001002", "status"] == "partial"
+    assert mm.loc["001002", "pop_beyond_1"] == 300
 
 
 def test_times_to_nearest_and_times_to(ctx) -> None:

@@ -72,3 +72,15 @@ def test_turin_piazza_castello_nested(shared_data) -> None:
     assert np.all(np.diff(areas) > 0)
     assert geoms[0].contains(shapely.Point(*net.to_metric(7.6854, 45.0712)))
     assert all(g.is_valid for g in geoms)
+
+
+def test_isochrones_from_a_bundle(tmp_path) -> None:
+    from tests.accessibility.toy_bundle import make_toy_bundle
+
+    bundle = make_toy_bundle(tmp_path / "toy")
+    lon, lat = lonlat(0, 0)
+    iso = isochrones(bundle, [(lon[0], lat[0])], [1], buffer_m=50, cell_m=10)
+    # same contour as on the network itself (1 min from node 1, see above)
+    assert _metric(iso)[0].contains(_pt(1000, 150))
+    with pytest.raises(TypeError, match="RoadNetwork"):
+        isochrones(object(), [(lon[0], lat[0])], [1])

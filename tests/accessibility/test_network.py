@@ -40,6 +40,10 @@ def test_zero_length_edge_is_an_edge(net) -> None:
     i4, i7 = idx(net, 4), idx(net, 7)
     row = net.graph.indices[net.graph.indptr[i4] : net.graph.indptr[i4 + 1]]
     assert i7 in row  # stored explicitly although its weight is 0
+    # the reverse graph (transpose) keeps it too: 7 -> 4 reversed is 4 -> 7
+    rrow = net.reverse.indices[net.reverse.indptr[i7] : net.reverse.indptr[i7 + 1]]
+    assert i4 in rrow
+    assert (net.reverse != net.graph.T).nnz == 0 and net.reverse.nnz == net.graph.nnz
     d = dijkstra(net.graph, indices=[idx(net, 1)])[0]
     # 1 -> 2 (50) -> 4 (45, reverse of 4-2) -> 7 (0) = 95
     assert d[i7] == 95.0

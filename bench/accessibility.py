@@ -87,18 +87,31 @@ def main() -> None:
         bundle.layer(name)  # read once: I/O is not part of the engine's time
 
     # ---------------------------------------------------------------- (a)
-    t_ctx, ctx = best(lambda: AccessContext.from_bundle(bundle, cfg), repeat=2)
-    assert isinstance(ctx, AccessContext)
-    t_tab, out = best(lambda: compute_tables(ctx, services, progress=False), repeat=2)
-    cells, munis, timings = out  # type: ignore[misc]
+    # cold runs: a fresh context each time (nothing cached between runs)
+    def full():
+        t0 = time.perf_counter()
+        c = AccessContext.from_bundle(bundle, cfg)
+        t1 = time.perf_counter()
+        out = compute_tables(c, services, progress=False)
+        return c, out, t1 - t0, time.perf_counter() - t1
+
+    runs = [full() for _ in range(2)]
+    ctx, out, t_ctx, t_tab = min(runs, key=lambda r: r[2] + r[3])
+    cells, munis, timings = out
     t_a = t_ctx + t_tab
+    # the parts shared by all categories, measured alone on a fresh context
+    fresh = AccessContext.from_bundle(bundle, cfg)
+    t0 = time.perf_counter()
+    fresh.ref_times_by_node(1800.0)
+    t_refs = time.perf_counter() - t0
+    # the same without 2SFCA (sfca_categories = []), ref times already cached
     ctx_no = AccessContext(
-        ctx.network,
+        fresh.network,
         cfg.model_copy(update={"sfca_categories": []}),
-        ctx.cells,
-        ctx.municipalities,
-        ctx.service_categories,
-        ctx._cache,
+        fresh.cells,
+        fresh.municipalities,
+        fresh.service_categories,
+        fresh._cache,
     )
     t_nosfca, _ = best(lambda: compute_tables(ctx_no, services, progress=False), repeat=2)
     n_cells = len(ctx.cells)
@@ -218,6 +231,10 @@ def main() -> None:
 
     print("\n=== accessibility benchmark (seconds, best of runs) ===")
     print(f"(a) ours, full: {t_a:8.3f}  (context {t_ctx:.3f} + all categories {t_tab:.3f})")
+    print(
+        f"    of which searches from the {len(fresh.ref_times_by_node(1800.0)[0])} covered "
+        f"reference points (opportunities_15/30, shared): {t_refs:.3f}"
+    )
     print(f"(b) floor, bare multi-source Dijkstra: {t_b:8.3f}")
     print(f"(c) pandana: {t_c:8.3f}  (CH build {t_c_build:.3f} + POI queries {t_c_query:.3f})")
     print(
@@ -227,12 +244,10 @@ def main() -> None:
     print(
         f"    of which 2SFCA/E2SFCA (capacity categories: "
         f"{[c for c in cats if services[services.category == c].capacity.notna().any()]}): "
-        f"{t_tab - t_nosfca:.3f}; all categories without it: {t_nosfca:.3f}"
+        f"{t_tab - t_refs - t_nosfca:.3f}; per-category nearest times + indicators: "
+        f"{t_nosfca:.3f}"
     )
-    print(
-        f"ratio a/b = {t_a / t_b:.1f}   (categories only: {t_tab / t_b:.1f}; "
-        f"categories without 2SFCA: {t_nosfca / t_b:.1f})"
-    )
+    print(f"ratio a/b = {t_a / t_b:.1f}   (nearest times + indicators alone: {t_nosfca / t_b:.1f})")
     print(f"ratio c/a = {t_c / t_a:.1f}   ratio d/a = {t_d / t_a:.0f}")
     print(f"pandana agreement: {agree}")
     print(

@@ -84,3 +84,20 @@ def test_isochrones_from_a_bundle(tmp_path) -> None:
     assert _metric(iso)[0].contains(_pt(1000, 150))
     with pytest.raises(TypeError, match="RoadNetwork"):
         isochrones(object(), [(lon[0], lat[0])], [1])
+
+
+def test_vector_method_exact_cuts_and_agrees_with_grid(net) -> None:
+    lon, lat = lonlat(0, 0)
+    vec = isochrones(net, [(lon[0], lat[0])], [1, 2], buffer_m=50, method="vector")
+    one, two = _metric(vec)
+    # 1 min: 2 -> 4 is cut at 10/45 * 1000 = 222.2 m, plus the 50 m buffer -> y 272.2
+    assert one.contains(_pt(1000, 270)) and not one.contains(_pt(1000, 275))
+    # 2 -> 3 is cut at 10/120 * 1000 = 83.3 m, plus 50 m -> x 1133.3
+    assert one.contains(_pt(1130, 0)) and not one.contains(_pt(1137, 0))
+    assert one.difference(two).area < 1e-3
+    grid = isochrones(net, [(lon[0], lat[0])], [1, 2], buffer_m=50, cell_m=10)
+    for g, v in zip(_metric(grid), _metric(vec), strict=True):
+        # the grid method is the same union computed on 10 m cells
+        assert g.symmetric_difference(v).area / v.area < 0.15
+    with pytest.raises(ValueError, match="method"):
+        isochrones(net, [(lon[0], lat[0])], [1], method="hull")

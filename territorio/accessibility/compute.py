@@ -6,6 +6,14 @@ for every category of the taxonomy (categories without services come out as
 ``"no_data"``), and writes ``access_cells`` and ``access_municipalities`` plus a
 ``manifest["access"]`` entry (parameters, mode, timings) with
 :func:`territorio.bundle.update_bundle` (atomic).
+
+Cost (real Turin bundle: 73,192 nodes, 6,393 cell pieces, 8,522 services,
+2 shared cores; ``bench/accessibility.py``): about 0.9 s cold, of which
+0.1 s context (CSR graph, snapping), 0.39 s the bounded searches from the 62
+covered reference points (``opportunities_*``, shared by all categories),
+0.25 s the 53 bounded hospital searches of 2SFCA/E2SFCA, and 0.2 s the
+nearest-facility searches and indicators of all 14 categories (2.1x the bare
+multi-source Dijkstra floor).
 """
 
 from __future__ import annotations

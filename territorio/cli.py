@@ -68,11 +68,6 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plan_dir(bundle: Path) -> Path:
-    """Return the default output folder of ``territorio plan``: ``<bundle>-plan`` beside it."""
-    return bundle.with_name(f"{bundle.name}-plan")
-
-
 def _cmd_access(args: argparse.Namespace) -> int:
     from territorio.accessibility import compute_access
     from territorio.bundle import Bundle
@@ -92,11 +87,11 @@ def _cmd_access(args: argparse.Namespace) -> int:
 def _cmd_plan(args: argparse.Namespace) -> int:
     from territorio.bundle import Bundle
     from territorio.planning import PlanConfig, run_plan
-    from territorio.planning.run import load_plan_config
+    from territorio.planning.run import default_plan_dir, load_plan_config
 
     bundle = Bundle(args.bundle or _default_bundle())
     cfg = load_plan_config(args.config) if args.config else PlanConfig()
-    out_dir = args.out or _plan_dir(bundle.path)
+    out_dir = args.out or default_plan_dir(bundle.path)
     summary = run_plan(bundle, cfg, out_dir=out_dir, progress=not args.quiet)
     if not args.quiet:
         print(f"planning outputs in {out_dir}:")
@@ -126,14 +121,16 @@ def _cmd_maps(args: argparse.Namespace) -> int:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from territorio.api import Settings, serve
+    from territorio.planning.run import default_plan_dir
 
     settings = Settings()  # from the environment (TERRITORIO_*); the flags override it
     if args.bundle is not None:
         settings = settings.model_copy(update={"bundle_path": args.bundle})
     if args.database_url is not None:
         settings = settings.model_copy(update={"database_url": args.database_url})
-    if settings.plan_path is None and _plan_dir(settings.bundle_path).is_dir():
-        settings = settings.model_copy(update={"plan_path": _plan_dir(settings.bundle_path)})
+    plan_dir = default_plan_dir(settings.bundle_path)
+    if settings.plan_path is None and plan_dir.is_dir():
+        settings = settings.model_copy(update={"plan_path": plan_dir})
     serve(settings, host=args.host, port=args.port)
     return 0
 

@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
 CONFIG ?= configs/torino-local.toml
 BUNDLE ?= data/torino
+PLAN   ?= configs/plan-torino.toml
 
 .PHONY: run test setup system-deps lint clean
 
@@ -25,7 +26,7 @@ system-deps:
 run: setup
 	$(BIN)/territorio build --config $(CONFIG)
 	$(BIN)/territorio access $(BUNDLE)
-	$(BIN)/territorio plan $(BUNDLE)
+	$(BIN)/territorio plan $(BUNDLE) --config $(PLAN)
 	$(BIN)/territorio maps $(BUNDLE)
 
 lint: setup

@@ -139,7 +139,7 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
     from territorio.ingest.municipalities import load_municipalities
     from territorio.ingest.population import load_population_grid
     from territorio.ingest.roads import load_roads
-    from territorio.ingest.services import load_service_source, merge_services
+    from territorio.ingest.services import empty_services, load_service_source, merge_services
 
     started = now_iso()
     t_start = time.perf_counter()
@@ -228,7 +228,7 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
     if parts:
         services, merge_report = merge_services([p[0] for p in parts], dedup_m=cfg.services.dedup_m)
     else:
-        services = _empty_services()
+        services = empty_services()
         merge_report = {}
     categories = service_category_coverage(parts, services)
 
@@ -301,17 +301,3 @@ def _main_osm_timestamp(stamps: dict[str, Any]) -> str | None:
         return str(stamps["roads"])
     known = [str(v) for v in stamps["services"].values() if v]
     return max(known) if known else None
-
-
-def _empty_services() -> gpd.GeoDataFrame:
-    cols = [
-        "service_id",
-        "category",
-        "name",
-        "source",
-        "source_id",
-        "pro_com_t",
-        "capacity",
-        "attributes",
-    ]
-    return gpd.GeoDataFrame({c: pd.Series(dtype="object") for c in cols}, geometry=[], crs=4326)

@@ -23,7 +23,7 @@ from territorio.errors import DataValidationError, SourceNotFoundError, UnknownA
 from territorio.ingest._geo import metric_crs, polygonal
 from territorio.ingest._result import SourceResult
 from territorio.provenance import Provenance, sha256_file
-from territorio.schemas import validate_layer
+from territorio.schemas import LAYER_COLUMNS, validate_layer
 
 __all__ = ["DEFAULT_PROVINCE", "MAX_REFERENCE_OFFSET_M", "load_municipalities"]
 
@@ -324,24 +324,7 @@ def load_municipalities(
             f"(sha256 {sha256_file(rp)})"
         )
 
-    cols = [
-        "pro_com_t",
-        "name",
-        "province_code",
-        "province",
-        "pop_total",
-        "pop_0_14",
-        "pop_15_64",
-        "pop_65_plus",
-        "pop_80_plus",
-        "area_km2",
-        "density",
-        "old_age_index",
-        "ref_lon",
-        "ref_lat",
-        "ref_source",
-        "geometry",
-    ]
+    cols = list(LAYER_COLUMNS["municipalities"])
     gdf = gpd.GeoDataFrame(gdf[cols], geometry="geometry", crs="EPSG:4326")
     validate_layer(gdf, "municipalities")
     prov = Provenance(

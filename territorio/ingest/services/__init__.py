@@ -23,6 +23,7 @@ from territorio.categories import check_category
 from territorio.config import ServiceSourceConfig
 from territorio.errors import ConfigError
 from territorio.ingest._result import SourceResult
+from territorio.ingest.services._common import empty_services
 from territorio.ingest.services.merge import SOURCE_PRIORITY, merge_services
 from territorio.ingest.services.osm_tags import OSM_TAG_RULES, classify_osm
 
@@ -30,6 +31,7 @@ __all__ = [
     "OSM_TAG_RULES",
     "SOURCE_PRIORITY",
     "classify_osm",
+    "empty_services",
     "load_service_source",
     "merge_services",
 ]

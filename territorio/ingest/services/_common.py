@@ -34,7 +34,7 @@ from shapely.geometry.base import BaseGeometry
 
 from territorio.errors import DataValidationError, MissingColumnError
 from territorio.ingest.services._coords import check_coordinates, parse_numbers
-from territorio.schemas import validate_layer
+from territorio.schemas import LAYER_COLUMNS, validate_layer
 
 __all__ = [
     "SERVICE_COLUMNS",
@@ -49,17 +49,7 @@ __all__ = [
     "slug",
 ]
 
-SERVICE_COLUMNS = (
-    "service_id",
-    "category",
-    "name",
-    "source",
-    "source_id",
-    "pro_com_t",
-    "capacity",
-    "attributes",
-    "geometry",
-)
+SERVICE_COLUMNS = LAYER_COLUMNS["services"]
 
 
 @dataclass

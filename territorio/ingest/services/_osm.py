@@ -26,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 from territorio.config import ServiceSourceConfig
 from territorio.errors import DataValidationError, SourceNotFoundError
 from territorio.ingest._fetch import resolve_location
+from territorio.ingest._osm_roads import pbf_timestamp
 from territorio.ingest._result import SourceResult
 from territorio.ingest.services._common import RawServices, finish, representative_lonlat
 from territorio.ingest.services.osm_tags import ATTRIBUTE_TAGS, classify_osm, query_tags
@@ -242,36 +243,6 @@ def load_osm_overpass(
 # --------------------------------------------------------------------------- PBF
 
 
-def _pbf_timestamp(path: Path) -> str | None:
-    """Return the ``osmosis_replication_timestamp`` of a PBF header, if present."""
-    import struct
-    import zlib
-    from datetime import UTC, datetime
-
-    try:
-        from pyrosm.proto import fileformat_pb2, osmformat_pb2
-    except ImportError:  # pragma: no cover
-        return None
-    with open(path, "rb") as fh:
-        head = fh.read(4)
-        if len(head) < 4:
-            return None
-        (n,) = struct.unpack(">I", head)
-        bh = fileformat_pb2.BlobHeader()
-        bh.ParseFromString(fh.read(n))
-        if bh.type != "OSMHeader":
-            return None
-        blob = fileformat_pb2.Blob()
-        blob.ParseFromString(fh.read(bh.datasize))
-        data = zlib.decompress(blob.zlib_data) if blob.HasField("zlib_data") else blob.raw
-    hb = osmformat_pb2.HeaderBlock()
-    hb.ParseFromString(data)
-    if hb.osmosis_replication_timestamp:
-        ts = datetime.fromtimestamp(hb.osmosis_replication_timestamp, tz=UTC)
-        return ts.isoformat().replace("+00:00", "Z")
-    return None
-
-
 def load_osm_pbf(
     src: ServiceSourceConfig,
     *,
@@ -304,7 +275,7 @@ def load_osm_pbf(
             {"id": [], "osm_type": []}, geometry=gpd.GeoSeries([]), crs="EPSG:4326"
         )
     gdf = gdf.reset_index(drop=True)
-    data_date = _pbf_timestamp(path)
+    data_date = pbf_timestamp(path)
     notes = []
     if data_date is None and "timestamp" in gdf.columns and len(gdf):
         newest = pd.to_numeric(gdf["timestamp"], errors="coerce").max()

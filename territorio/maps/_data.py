@@ -1,79 +1,167 @@
-"""Thin data access for the maps: bundle layers and planning outputs, when present."""
+"""Thin data access for the maps: the planning outputs folder and isochrones."""
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
 from territorio.bundle import Bundle
+from territorio.errors import OutsideCoverageError, SourceNotFoundError
 
 log = logging.getLogger("territorio.maps")
 
-#: Bundle layer names tried, in order, for each planning output. The planning
-#: stage may store them under either name.
-PLANNING_LAYERS: dict[str, tuple[str, ...]] = {
-    "marginality": ("marginality", "planning_marginality"),
-    "snai": ("snai", "planning_snai", "snai_classes"),
-    "clusters": ("clusters", "planning_clusters", "valleys"),
-    "sites": ("sites", "planning_sites", "proposed_sites"),
-}
+#: Files of the planning outputs folder the maps read (``territorio plan``).
+PLAN_FILES = ("municipalities.parquet", "clusters.parquet", "summary.json")
+
+#: Minutes of the municipality map's isochrones.
+ISOCHRONE_MINUTES = (10, 20, 30)
 
 
-def optional_layer(bundle: Bundle, key: str) -> Any:
-    """Return the first present layer among :data:`PLANNING_LAYERS` ``[key]``, else None."""
-    for name in PLANNING_LAYERS.get(key, (key,)):
-        if bundle.has_layer(name):
-            return bundle.layer(name)
-    return None
+@dataclass
+class PlanOutputs:
+    """The planning outputs of one ``territorio plan`` run, as read from its folder.
 
-
-def marginality_from_access(bundle: Bundle) -> pd.DataFrame | None:
-    """Compute the marginality index from ``access_municipalities`` when not stored.
-
-    Uses :func:`territorio.planning.marginality.marginality_index` with the
-    default :class:`~territorio.planning.config.IndexConfig`; returns None
-    when the access layer is absent.
+    Attributes
+    ----------
+    path
+        The folder.
+    municipalities
+        One row per municipality (``pro_com_t``, ``snai_class``,
+        ``time_to_polo_min``, ``score``, ``index_status``, ``rank``,
+        ``main_factor``, ``flagged``, ``cluster_id`` ...), EPSG:4326.
+    clusters
+        One row per underserved cluster (``cluster_id``, ``name_it``,
+        ``member_codes``, ``pop_total`` ..., polygon = union of members).
+    sites
+        The chosen sites (points, ``name``, ``marginal_gain_pop`` ...);
+        empty when siting found nothing, None when it was not configured.
+    summary
+        The ``summary.json`` dict.
     """
-    if not bundle.has_layer("access_municipalities"):
-        return None
-    from territorio.planning.config import IndexConfig
-    from territorio.planning.marginality import marginality_index, municipal_times, status_wide
 
-    cfg = IndexConfig()
-    cats = [c for c, w in cfg.service_weights.items() if w > 0]
-    access = bundle.layer("access_municipalities")
-    munis = bundle.layer("municipalities")
-    times = municipal_times(access, categories=cats)
-    status = status_wide(access, categories=cats)
-    return marginality_index(
-        pd.DataFrame(munis.drop(columns=munis.geometry.name)), times, status, cfg=cfg
-    )
+    path: Path
+    municipalities: gpd.GeoDataFrame
+    clusters: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame | None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def row(self, code: str) -> dict[str, Any] | None:
+        """Return the planning row of municipality ``code`` as a dict, or None."""
+        m = self.municipalities
+        sel = m[m["pro_com_t"].astype(str) == str(code)]
+        if len(sel) == 0:
+            return None
+        return dict(sel.drop(columns=sel.geometry.name).iloc[0].to_dict())
 
 
-def isochrones_for(bundle: Bundle, lon: float, lat: float) -> gpd.GeoDataFrame | None:
-    """10/20/30-minute isochrones from a point, when the accessibility stage provides them.
+def resolve_plan_dir(bundle_path: Path, plan_dir: str | Path | None) -> Path | None:
+    """Return the planning outputs folder to read, or None when there is none.
 
-    Returns None (the map is drawn without isochrones) when
-    ``territorio.accessibility.isochrones`` is unavailable or the point is
-    outside network coverage.
+    Parameters
+    ----------
+    bundle_path
+        The bundle folder; the default plan folder is
+        :func:`territorio.planning.run.default_plan_dir` of it.
+    plan_dir
+        An explicit folder (must exist), or None for the default when it
+        exists.
+
+    Raises
+    ------
+    SourceNotFoundError
+        If an explicit ``plan_dir`` does not exist.
     """
-    try:
-        from territorio.accessibility import isochrones
-    except (ImportError, AttributeError):
-        return None
-    from territorio.errors import TerritorioError
+    from territorio.planning.run import default_plan_dir
 
+    if plan_dir is not None:
+        p = Path(plan_dir)
+        if not p.is_dir():
+            raise SourceNotFoundError(
+                f"planning outputs folder {p} does not exist; run: territorio plan "
+                f"{bundle_path} --out {p}, or omit the plan folder"
+            )
+        return p
+    default = default_plan_dir(bundle_path)
+    return default if default.is_dir() else None
+
+
+def load_plan(plan_dir: str | Path) -> PlanOutputs:
+    """Read the planning outputs written by :func:`territorio.planning.run.run_plan`.
+
+    Raises
+    ------
+    SourceNotFoundError
+        If the folder lacks ``municipalities.parquet``, ``clusters.parquet``
+        or ``summary.json`` (an interrupted or older run).
+    """
+    p = Path(plan_dir)
+    missing = [f for f in PLAN_FILES if not (p / f).is_file()]
+    if missing:
+        raise SourceNotFoundError(
+            f"planning outputs folder {p} lacks {', '.join(missing)}; run territorio plan again"
+        )
+    munis = gpd.read_parquet(p / "municipalities.parquet").to_crs(4326)
+    munis["pro_com_t"] = munis["pro_com_t"].astype(str)
+    clusters = gpd.read_parquet(p / "clusters.parquet")
+    if clusters.crs is not None and len(clusters):
+        clusters = clusters.to_crs(4326)
+    summary = json.loads((p / "summary.json").read_text(encoding="utf-8"))
+    sites_path = p / "sites.parquet"
+    # A sites file left over by an earlier run with siting is not this run's.
+    sites: gpd.GeoDataFrame | None = None
+    if sites_path.is_file() and "sites.parquet" in summary.get("files", ["sites.parquet"]):
+        sites = gpd.read_parquet(sites_path)
+        if sites.crs is not None and len(sites):
+            sites = sites.to_crs(4326)
+    return PlanOutputs(p, munis, clusters, sites, summary)
+
+
+def marginality_table(plan: PlanOutputs) -> pd.DataFrame:
+    """Return the plan's municipalities as :func:`~territorio.maps.marginality_map` reads them.
+
+    ``index_status`` is renamed ``status`` (its name in the index table).
+    """
+    m = plan.municipalities
+    table = pd.DataFrame(m.drop(columns=m.geometry.name))
+    return table.rename(columns={"index_status": "status"})
+
+
+def isochrones_for(
+    bundle: Bundle, lon: float, lat: float, *, minutes: tuple[int, ...] = ISOCHRONE_MINUTES
+) -> gpd.GeoDataFrame:
+    """Car isochrones (``minutes``, default 10/20/30) from a point, on the bundle's network.
+
+    Raises
+    ------
+    OutsideCoverageError
+        If the point is outside the road network's coverage.
+    """
+    from territorio.accessibility.isochrones import isochrones
+
+    result: gpd.GeoDataFrame = isochrones(bundle, [(lon, lat)], list(minutes), mode="car")
+    return result
+
+
+def municipality_isochrones(bundle: Bundle, row: pd.Series) -> tuple[gpd.GeoDataFrame | None, bool]:
+    """Isochrones from a municipality's reference point and whether it is outside coverage.
+
+    Returns ``(isochrones, False)`` for a covered reference point and
+    ``(None, True)`` when the municipality or its reference point is outside
+    the road network's coverage (the map then says so). Other errors
+    propagate.
+    """
+    if str(row.get("network_coverage", "full")) == "none":
+        return None, True
+    if "ref_lon" not in row.index or pd.isna(row["ref_lon"]):
+        return None, True
     try:
-        result = isochrones(bundle, lon=lon, lat=lat, minutes=(10, 20, 30))
-    except TerritorioError as exc:
-        log.info("no isochrones at (%.5f, %.5f): %s", lon, lat, exc)
-        return None
-    except TypeError:
-        log.warning("territorio.accessibility.isochrones has an unexpected signature")
-        return None
-    if isinstance(result, gpd.GeoDataFrame) and "minutes" in result.columns:
-        return result
-    return None
+        return isochrones_for(bundle, float(row["ref_lon"]), float(row["ref_lat"])), False
+    except OutsideCoverageError as exc:
+        log.info("no isochrones for %s: %s", row.get("pro_com_t"), exc)
+        return None, True

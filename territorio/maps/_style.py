@@ -98,7 +98,20 @@ TEXT: dict[str, tuple[str, str]] = {
     "members": ("Comuni", "Municipalities"),
     "provider": ("Ente", "Provider"),
     "category": ("Categoria", "Category"),
-    "gain": ("Residenti raggiunti in 15 min", "Residents reached within 15 min"),
+    "gain": ("Nuovi residenti serviti", "Residents newly served"),
+    "gain65": ("di cui 65+", "of whom 65+"),
+    "time_to_polo": ("Tempo dal polo più vicino", "Time to the nearest hub"),
+    "nearest_polo": ("Polo più vicino", "Nearest hub"),
+    "cluster": ("Area sottoservita", "Underserved cluster"),
+    "no_plan": (
+        "Risultati di pianificazione assenti: eseguire prima «territorio plan»",
+        "No planning outputs: run «territorio plan» first",
+    ),
+    "no_sites": ("nessun sito proposto in questo piano", "no sites proposed in this plan"),
+    "iso_outside": (
+        "Isocrone non disponibili: fuori copertura della rete stradale",
+        "No isochrones: outside road-network coverage",
+    ),
 }
 
 SNAI_TEXT = {
@@ -267,6 +280,8 @@ class Legend(MacroElement):
         .territorio-legend .sw {width: 18px; height: 14px; border: 1px solid #555;
           flex: none; box-sizing: border-box;}
         .territorio-legend svg.sw {border: none;}
+        .territorio-legend .notice {margin: 0 0 6px; padding: 4px 6px; max-width: 230px;
+          background: #fff3cd; border: 1px solid #c69500; font-weight: bold;}
         .territorio-icon {border-radius: 50%; color: #fff; font: bold 11px/20px
           "DejaVu Sans", Arial, sans-serif; text-align: center; width: 20px; height: 20px;
           border: 1.5px solid #fff; box-shadow: 0 0 2px rgba(0,0,0,0.7);}

@@ -29,6 +29,7 @@ from territorio.maps._style import (
     esc,
     feature_collection,
     finite,
+    fmt_min,
     outline_row,
     swatch,
     tr,
@@ -60,6 +61,7 @@ def marginality_map(
     snai: pd.DataFrame | None = None,
     clusters: pd.DataFrame | None = None,
     sites: gpd.GeoDataFrame | None = None,
+    notice: str | None = None,
     tiles: str | None = OSM_TILES,
     lang: str = "it",
     tolerance_m: float = PROVINCE_TOLERANCE_M,
@@ -79,16 +81,24 @@ def marginality_map(
         ``network_coverage``), EPSG:4326.
     marginality
         ``pro_com_t``, ``score``, optional ``status``, ``rank``,
-        ``main_factor`` (as from
-        :func:`territorio.planning.marginality.marginality_index`).
+        ``main_factor``, ``cluster_id`` (the planning outputs'
+        ``municipalities`` table, ``index_status`` renamed ``status``, see
+        :func:`territorio.maps._data.marginality_table`).
     snai
         ``pro_com_t``, ``snai_class`` (``"A"``-``"F"`` or
-        ``"outside_coverage"``).
+        ``"outside_coverage"``), optional ``time_to_polo_min`` and
+        ``nearest_polo_name``.
     clusters
-        ``cluster_id``, ``members`` (list of ``pro_com_t``, or a
-        comma-separated string), optional ``pop_total``.
+        ``cluster_id`` and ``member_codes`` (comma-separated ``pro_com_t``,
+        as in the planning outputs) or ``members`` (list of ``pro_com_t``),
+        optional ``name_it``/``name_en`` and ``pop_total``.
     sites
-        Points with optional ``name``, ``pro_com_t``, ``gain_pop``.
+        Points with optional ``name``, ``marginal_gain_pop`` and
+        ``marginal_gain_65`` (residents and 65+ newly served). An empty
+        frame adds a legend line "no sites proposed in this plan".
+    notice
+        A message shown at the top of the legend (e.g. that the planning
+        outputs are missing).
     tiles, lang, tolerance_m
         As in :func:`territorio.maps.choropleth_map`.
     """
@@ -127,8 +137,10 @@ def marginality_map(
         )
         rank = mg["rank"] if "rank" in mg.columns else pd.Series([None] * len(mg))
         factor = mg["main_factor"] if "main_factor" in mg.columns else pd.Series([None] * len(mg))
+        cluster = mg["cluster_id"] if "cluster_id" in mg.columns else pd.Series([None] * len(mg))
         rank_txt = [str(int(r)) if finite(r) else "" for r in rank]
         factor_txt = [_factor_label(f, lang) for f in factor]
+        cluster_txt = ["" if c is None or pd.isna(c) else str(c) for c in cluster]
         styles = {c: {**style_base, "fillColor": f} for c, f in zip(codes, fills, strict=True)}
         name = tr("score", lang)
         base_names.append(name)
@@ -136,23 +148,34 @@ def marginality_map(
         folium.GeoJson(
             feature_collection(
                 munis,
-                {"name": munis["name"], "score": txt, "rank": rank_txt, "factor": factor_txt},
+                {
+                    "name": munis["name"],
+                    "score": txt,
+                    "rank": rank_txt,
+                    "factor": factor_txt,
+                    "cluster": cluster_txt,
+                },
                 ids=codes,
             ),
             style_function=lambda f, s=styles: s[f["id"]],
             tooltip=folium.GeoJsonTooltip(
-                fields=["name", "score", "rank", "factor"],
+                fields=["name", "score", "rank", "factor", "cluster"],
                 aliases=[
                     tr("municipality", lang),
                     tr("score", lang),
                     tr("rank", lang),
                     tr("main_factor", lang),
+                    tr("cluster", lang),
                 ],
                 sticky=True,
             ),
         ).add_to(group)
         group.add_to(fmap)
-        body = f"<h4>{esc(name)}</h4>" + class_rows(SCORE_BINS, SCORE_COLOURS, unit="", lower=0)
+        body = (
+            f"<h4>{esc(name)}</h4>"
+            + class_rows(SCORE_BINS, SCORE_COLOURS, unit="", lower=0)
+            + swatch(NO_DATA_FILL, tr("no_data", lang))
+        )
         sections.append((name, body))
 
     if snai is not None:
@@ -173,22 +196,35 @@ def marginality_map(
             else (SNAI_TEXT[k][0 if lang == "it" else 1] if k in SNAI_TEXT else tr("no_data", lang))
             for o, k in zip(outside, klass, strict=True)
         ]
+        polo_t = sn["time_to_polo_min"] if "time_to_polo_min" in sn.columns else [None] * len(sn)
+        polo_n = sn["nearest_polo_name"] if "nearest_polo_name" in sn.columns else [None] * len(sn)
+        polo_txt = [
+            "" if o else (fmt_min(t) + (f" ({n})" if isinstance(n, str) and n else ""))
+            for o, t, n in zip(outside, polo_t, polo_n, strict=True)
+        ]
         styles = {c: {**style_base, "fillColor": f} for c, f in zip(codes, fills, strict=True)}
         name = tr("snai", lang)
         base_names.append(name)
         group = folium.FeatureGroup(name=name, overlay=False, show=not base_names[:-1])
         folium.GeoJson(
-            feature_collection(munis, {"name": munis["name"], "klass": labels}, ids=codes),
+            feature_collection(
+                munis, {"name": munis["name"], "klass": labels, "polo": polo_txt}, ids=codes
+            ),
             style_function=lambda f, s=styles: s[f["id"]],
             tooltip=folium.GeoJsonTooltip(
-                fields=["name", "klass"],
-                aliases=[tr("municipality", lang), tr("class", lang)],
+                fields=["name", "klass", "polo"],
+                aliases=[tr("municipality", lang), tr("class", lang), tr("time_to_polo", lang)],
                 sticky=True,
             ),
         ).add_to(group)
         group.add_to(fmap)
-        body = f"<h4>{esc(name)}</h4>" + "".join(
-            swatch(SNAI_COLOURS[k], SNAI_TEXT[k][0 if lang == "it" else 1]) for k in SNAI_COLOURS
+        body = (
+            f"<h4>{esc(name)}</h4>"
+            + "".join(
+                swatch(SNAI_COLOURS[k], SNAI_TEXT[k][0 if lang == "it" else 1])
+                for k in SNAI_COLOURS
+            )
+            + swatch(NO_DATA_FILL, tr("no_data", lang))
         )
         sections.append((name, body))
 
@@ -209,16 +245,24 @@ def marginality_map(
     always = swatch(HATCH_FILL, tr("outside", lang), border=GREY)
     if clusters is not None and len(clusters):
         _add_clusters(fmap, munis, clusters, lang=lang)
-        always += outline_row(CLUSTER_COLOUR, tr("clusters", lang))
-    if sites is not None and len(sites):
-        _add_sites(fmap, sites, lang=lang)
+        always += outline_row(CLUSTER_COLOUR, f"{tr('clusters', lang)} ({len(clusters)})")
+    if sites is not None:
+        site_label = tr("sites", lang) if len(sites) else tr("no_sites", lang)
+        if len(sites):
+            _add_sites(fmap, sites, lang=lang)
         always += (
             f'<div class="row"><div class="territorio-icon" style="background:{SITE_COLOUR}">'
-            f"★</div><span>{esc(tr('sites', lang))}</span></div>"
+            f"★</div><span>{esc(site_label)}</span></div>"
         )
     sections.append((None, always))
+    if notice:
+        sections.insert(0, (None, f'<p class="notice">{esc(notice)}</p>'))
     Legend(sections, initial=base_names[0] if base_names else "").add_to(fmap)
-    if len(base_names) > 1 or (clusters is not None and len(clusters)) or sites is not None:
+    if (
+        len(base_names) > 1
+        or (clusters is not None and len(clusters))
+        or (sites is not None and len(sites))
+    ):
         folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap
 
@@ -241,24 +285,28 @@ def _factor_label(code: Any, lang: str) -> str:
 def _add_clusters(
     fmap: folium.Map, munis: gpd.GeoDataFrame, clusters: pd.DataFrame, *, lang: str
 ) -> None:
-    require_columns(clusters, ("cluster_id", "members"), where="clusters table")
+    if "member_codes" in clusters.columns:
+        members_col = "member_codes"
+    else:
+        require_columns(clusters, ("cluster_id", "members"), where="clusters table")
+        members_col = "members"
     by_code = dict(zip(munis["pro_com_t"].astype(str), munis.geometry, strict=True))
+    name_of = dict(zip(munis["pro_com_t"].astype(str), munis["name"].astype(str), strict=True))
     geoms: list[Any] = []
     ids: list[str] = []
     labels: list[str] = []
     pops: list[str] = []
-    for row in clusters.itertuples(index=False):
-        members = [by_code[c] for c in _members(row.members) if c in by_code]
-        if not members:
+    for rec in clusters.to_dict("records"):
+        codes = [c for c in _members(rec[members_col]) if c in by_code]
+        if not codes:
             continue
-        geoms.append(shapely.union_all(members))
-        ids.append(f"cluster-{row.cluster_id}")
-        names = munis.set_index(munis["pro_com_t"].astype(str)).loc[
-            [c for c in _members(row.members) if c in by_code], "name"
-        ]
-        labels.append(f"{row.cluster_id}: {', '.join(map(str, names))}")
-        pop = getattr(row, "pop_total", None)
-        pops.append(f"{int(float(pop or 0)):,}".replace(",", ".") if finite(pop) else "")
+        # Union of the display (simplified) polygons of the members, so the
+        # outline sits exactly on the drawn boundaries.
+        geoms.append(shapely.union_all([by_code[c] for c in codes]))
+        ids.append(f"cluster-{rec['cluster_id']}")
+        labels.append(f"{rec['cluster_id']}: {', '.join(name_of[c] for c in codes)}")
+        pop = rec.get("pop_total")
+        pops.append(_int(pop) if finite(pop) else "")
     if not geoms:
         return
     frame = gpd.GeoDataFrame(geometry=geoms, crs=4326)
@@ -282,17 +330,27 @@ def _add_clusters(
 def _add_sites(fmap: folium.Map, sites: gpd.GeoDataFrame, *, lang: str) -> None:
     group = folium.FeatureGroup(name=tr("sites", lang), overlay=True, show=True)
     pts = sites.to_crs(4326) if sites.crs is not None else sites
-    names: Sequence[Any] = pts["name"].tolist() if "name" in pts.columns else [""] * len(pts)
+    n = len(pts)
+    names: Sequence[Any] = pts["name"].tolist() if "name" in pts.columns else [""] * n
     gains: Sequence[Any] = (
-        pts["gain_pop"].tolist() if "gain_pop" in pts.columns else [None] * len(pts)
+        pts["marginal_gain_pop"].tolist() if "marginal_gain_pop" in pts.columns else [None] * n
     )
-    for geom, name, gain in zip(pts.geometry, names, gains, strict=True):
+    gains65: Sequence[Any] = (
+        pts["marginal_gain_65"].tolist() if "marginal_gain_65" in pts.columns else [None] * n
+    )
+    for geom, name, gain, gain65 in zip(pts.geometry, names, gains, gains65, strict=True):
         tip = f"<b>{esc(tr('sites', lang))}</b><br>{esc(name)}"
         if finite(gain):
-            tip += f"<br>{esc(tr('gain', lang))}: {int(float(gain)):,}".replace(",", ".")
+            tip += f"<br>{esc(tr('gain', lang))}: " + _int(gain)
+            if finite(gain65):
+                tip += f" ({esc(tr('gain65', lang))}: {_int(gain65)})"
         folium.Marker(
             [round(geom.y, 5), round(geom.x, 5)],
             icon=div_icon(f'<div class="territorio-icon" style="background:{SITE_COLOUR}">★</div>'),
             tooltip=tip,
         ).add_to(group)
     group.add_to(fmap)
+
+
+def _int(value: Any) -> str:
+    return f"{round(float(value)):,}".replace(",", ".")

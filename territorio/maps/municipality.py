@@ -54,6 +54,7 @@ def municipality_map(
     *,
     services: gpd.GeoDataFrame | None = None,
     isochrones: gpd.GeoDataFrame | None = None,
+    isochrones_outside: bool = False,
     tiles: str | None = OSM_TILES,
     lang: str = "it",
     tolerance_m: float = MUNICIPALITY_TOLERANCE_M,
@@ -77,6 +78,9 @@ def municipality_map(
         geometry); those of the municipality are drawn.
     isochrones
         Polygons with a ``minutes`` column (e.g. 10, 20, 30), EPSG:4326.
+    isochrones_outside
+        True when there are no isochrones because the reference point is
+        outside the road network's coverage: the legend says so.
     tiles, lang, tolerance_m
         As in :func:`territorio.maps.choropleth_map`.
 
@@ -134,6 +138,8 @@ def municipality_map(
             swatch(ISOCHRONE_COLOURS.get(int(m), "#cccccc"), f"≤ {int(m)} min")
             for m in sorted(set(minutes))
         )
+    elif isochrones_outside:
+        legend += f'<p class="notice">{esc(tr("iso_outside", lang))}</p>'
     note = (
         tr("outside", lang) if outside else (tr("partial", lang) if coverage == "partial" else "")
     )

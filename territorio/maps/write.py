@@ -13,8 +13,13 @@ import geopandas as gpd
 from territorio.bundle import Bundle
 from territorio.errors import NotFoundError
 from territorio.maps._assets import render_html
-from territorio.maps._data import isochrones_for, marginality_from_access, optional_layer
-from territorio.maps._style import check_lang
+from territorio.maps._data import (
+    load_plan,
+    marginality_table,
+    municipality_isochrones,
+    resolve_plan_dir,
+)
+from territorio.maps._style import check_lang, tr
 from territorio.maps.choropleth import choropleth_map
 from territorio.maps.marginality import marginality_map
 from territorio.maps.municipality import municipality_map
@@ -40,6 +45,7 @@ def write_maps(
     lang: str = "it",
     municipalities: Sequence[str] | None = None,
     offers: gpd.GeoDataFrame | Sequence[Mapping[str, Any]] | None = None,
+    plan_dir: str | Path | None = None,
 ) -> list[Path]:
     """Write the travel-time, marginality, offers and municipality maps.
 
@@ -51,8 +57,8 @@ def write_maps(
     ----------
     bundle
         The territory bundle (or its folder). The travel-time map needs the
-        ``access_municipalities`` layer; the marginality map uses the stored
-        planning outputs, or computes the index from the access layer.
+        ``access_municipalities`` layer; the municipality maps need the
+        road network for their isochrones.
     out_dir
         Folder to write into (created if needed), e.g. ``maps/``.
     tiles
@@ -67,6 +73,20 @@ def write_maps(
     offers
         Welfare offers (GeoDataFrame or records with ``lon``/``lat``); default
         none (the offers map then says so).
+    plan_dir
+        Folder of the planning outputs (``territorio plan``) drawn on the
+        marginality map; default:
+        :func:`territorio.planning.run.default_plan_dir` of the bundle when
+        it exists. Without planning outputs the marginality map shows only
+        the boundaries and says "run territorio plan first" (the index is
+        never recomputed here with other parameters than the plan's).
+
+    Raises
+    ------
+    SourceNotFoundError
+        If an explicit ``plan_dir`` does not exist or is incomplete.
+    NotFoundError
+        If a requested municipality code is not in the bundle.
 
     Returns
     -------
@@ -108,22 +128,28 @@ def write_maps(
         )
 
     t0 = time.perf_counter()
-    marg = optional_layer(b, "marginality")
-    if marg is None:
-        marg = marginality_from_access(b)
-    emit(
-        MAP_FILES["marginality"],
-        marginality_map(
+    pdir = resolve_plan_dir(b.path, plan_dir)
+    if pdir is None:
+        fmap = marginality_map(munis, notice=tr("no_plan", lang), tiles=tiles, lang=lang)
+        if progress:
+            print(
+                f"maps: marginality.html has no planning outputs ({b.path.name}-plan/ not "
+                f"found): run territorio plan {b.path} first",
+                file=sys.stderr,
+            )
+    else:
+        plan = load_plan(pdir)
+        table = marginality_table(plan)
+        fmap = marginality_map(
             munis,
-            marg,
-            snai=optional_layer(b, "snai"),
-            clusters=optional_layer(b, "clusters"),
-            sites=optional_layer(b, "sites"),
+            table,
+            snai=table,
+            clusters=plan.clusters,
+            sites=plan.sites,
             tiles=tiles,
             lang=lang,
-        ),
-        t0,
-    )
+        )
+    emit(MAP_FILES["marginality"], fmap, t0)
 
     t0 = time.perf_counter()
     emit(
@@ -152,13 +178,22 @@ def write_maps(
             )
         t0 = time.perf_counter()
         row = munis[munis["pro_com_t"].astype(str) == code].iloc[0]
-        iso = None
-        if "ref_lon" in munis.columns and str(row.get("network_coverage", "full")) != "none":
-            iso = isochrones_for(b, float(row["ref_lon"]), float(row["ref_lat"]))
+        iso, iso_outside = municipality_isochrones(b, row)
+        if iso_outside and progress:
+            print(
+                f"maps: {code} {row['name']}: no isochrones, outside road-network coverage",
+                file=sys.stderr,
+            )
         emit(
             MAP_FILES["municipality"].format(code=code),
             municipality_map(
-                munis, code, services=services, isochrones=iso, tiles=tiles, lang=lang
+                munis,
+                code,
+                services=services,
+                isochrones=iso,
+                isochrones_outside=iso_outside,
+                tiles=tiles,
+                lang=lang,
             ),
             t0,
         )

@@ -25,8 +25,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from territorio.bundle import Bundle
 from territorio.maps._assets import render_html
-from territorio.maps._data import isochrones_for, marginality_from_access, optional_layer
-from territorio.maps._style import OSM_TILES, category_label, finite
+from territorio.maps._data import (
+    PlanOutputs,
+    load_plan,
+    marginality_table,
+    municipality_isochrones,
+    resolve_plan_dir,
+)
+from territorio.maps._style import OSM_TILES, SNAI_TEXT, category_label, finite, tr
 from territorio.maps.choropleth import choropleth_map
 from territorio.maps.marginality import marginality_map
 from territorio.maps.municipality import municipality_map
@@ -74,7 +80,9 @@ class _Site:
     offers: OffersSource | None
     prefix: str
     nearby_km: float
+    plan_dir: Path | None = None
     _bundle: Bundle | None = None
+    _plan: PlanOutputs | None = None
     cache: dict[tuple[str, ...], str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     env: Environment = field(
@@ -90,6 +98,15 @@ class _Site:
             if self._bundle is None:
                 self._bundle = Bundle(self.bundle_path)
             return self._bundle
+
+    def plan(self) -> PlanOutputs | None:
+        """Return the planning outputs (read on first use), or None without a plan folder."""
+        if self.plan_dir is None:
+            return None
+        with self.lock:
+            if self._plan is None:
+                self._plan = load_plan(self.plan_dir)
+            return self._plan
 
     def munis(self) -> gpd.GeoDataFrame:
         return self.bundle.layer("municipalities")
@@ -165,6 +182,7 @@ def build_router(
     offers: OffersSource | None = None,
     prefix: str = "/wpt",
     nearby_km: float = 10.0,
+    plan_dir: str | Path | None = None,
 ) -> APIRouter:
     """Build the router of the WPT HTML pages.
 
@@ -190,9 +208,21 @@ def build_router(
         URL prefix of the pages.
     nearby_km
         Radius of the "nearby offers" list on municipality pages.
+    plan_dir
+        Folder of the planning outputs (``territorio plan``) shown on the
+        marginality map and the municipality pages; default:
+        :func:`territorio.planning.run.default_plan_dir` of the bundle when
+        it exists. Without one, the pages say "run territorio plan first".
+
+    Raises
+    ------
+    SourceNotFoundError
+        If an explicit ``plan_dir`` does not exist.
     """
     path = bundle.path if isinstance(bundle, Bundle) else Path(bundle)
-    site = _Site(path, tiles, offers, prefix.rstrip("/"), nearby_km)
+    site = _Site(
+        path, tiles, offers, prefix.rstrip("/"), nearby_km, resolve_plan_dir(path, plan_dir)
+    )
     if isinstance(bundle, Bundle):
         site._bundle = bundle
     router = APIRouter(prefix=site.prefix, include_in_schema=False)
@@ -259,6 +289,7 @@ def build_router(
             "coverage_text": t.get(f"coverage_{coverage}", coverage),
         }
         rows = _indicator_rows(site.bundle, code, lg)
+        plan = _plan_facts(site.plan(), code, lg)
         offers_rows = _nearby_offers(site, request, row, lg)
         q = "?lang=en" if lg == "en" else ""
         return site.page(
@@ -267,6 +298,7 @@ def build_router(
             lg,
             m=m,
             rows=rows,
+            plan=plan,
             offers=offers_rows,
             no_offers=t["no_offers"].format(km=f"{site.nearby_km:g}"),
             map_url=f"{site.prefix}/mappe/comune/{code}.html{q}",
@@ -281,13 +313,16 @@ def build_router(
             sel = munis[munis["pro_com_t"].astype(str) == code]
             if len(sel) == 0:
                 return HTMLResponse(f"unknown municipality {code}", status_code=404)
-            row = sel.iloc[0]
-            iso = None
-            if "ref_lon" in sel.columns and str(row.get("network_coverage", "full")) != "none":
-                iso = isochrones_for(site.bundle, float(row["ref_lon"]), float(row["ref_lat"]))
+            iso, iso_outside = municipality_isochrones(site.bundle, sel.iloc[0])
             services = site.bundle.layer("services") if site.bundle.has_layer("services") else None
             fmap = municipality_map(
-                munis, code, services=services, isochrones=iso, tiles=site.tiles, lang=lg
+                munis,
+                code,
+                services=services,
+                isochrones=iso,
+                isochrones_outside=iso_outside,
+                tiles=site.tiles,
+                lang=lg,
             )
             site.cache[key] = render_html(fmap, assets=assets)
         return HTMLResponse(site.cache[key])
@@ -313,18 +348,22 @@ def build_router(
                     munis, b.layer("access_municipalities"), tiles=site.tiles, lang=lg
                 )
             else:
-                marg = optional_layer(b, "marginality")
-                if marg is None:
-                    marg = marginality_from_access(b)
-                fmap = marginality_map(
-                    munis,
-                    marg,
-                    snai=optional_layer(b, "snai"),
-                    clusters=optional_layer(b, "clusters"),
-                    sites=optional_layer(b, "sites"),
-                    tiles=site.tiles,
-                    lang=lg,
-                )
+                plan = site.plan()
+                if plan is None:
+                    fmap = marginality_map(
+                        munis, notice=tr("no_plan", lg), tiles=site.tiles, lang=lg
+                    )
+                else:
+                    table = marginality_table(plan)
+                    fmap = marginality_map(
+                        munis,
+                        table,
+                        snai=table,
+                        clusters=plan.clusters,
+                        sites=plan.sites,
+                        tiles=site.tiles,
+                        lang=lg,
+                    )
             site.cache[key] = render_html(fmap, assets=assets)
         return HTMLResponse(site.cache[key])
 
@@ -342,6 +381,53 @@ def _not_found(site: _Site, request: Request, lang: str, code: str) -> HTMLRespo
     resp = site.page(request, "search.html", lang, names=[], results=[], query=code)
     resp.status_code = 404
     return resp
+
+
+def _plan_facts(plan: PlanOutputs | None, code: str, lang: str) -> dict[str, Any] | None:
+    """SNAI class, marginality score and cluster of a municipality, from the plan folder.
+
+    None when there are no planning outputs (the page then says to run
+    ``territorio plan``).
+    """
+    if plan is None:
+        return None
+    t = texts(lang)
+    rec = plan.row(code) or {}
+    klass = str(rec.get("snai_class") or "")
+    outside = klass == "outside_coverage"
+    status = str(rec.get("index_status") or "no_data")
+    if klass in SNAI_TEXT:
+        klass_text = SNAI_TEXT[klass][0 if lang == "it" else 1]
+    else:
+        klass_text = t["status_outside_coverage"] if outside else t["status_no_data"]
+    polo = None
+    if finite(rec.get("time_to_polo_min")):
+        polo = _min_text(rec["time_to_polo_min"], lang)
+        if rec.get("nearest_polo_name"):
+            polo += f" ({rec['nearest_polo_name']})"
+    score = None
+    if status == "ok" and finite(rec.get("score")):
+        score = f"{float(rec['score']):.1f}"
+        if lang == "it":
+            score = score.replace(".", ",")
+        if finite(rec.get("rank")):
+            score += " " + t["rank_of"].format(
+                rank=int(rec["rank"]), n=int(plan.summary.get("scored") or 0)
+            )
+    cluster = None
+    cid = rec.get("cluster_id")
+    if isinstance(cid, str) and cid:
+        cl = plan.clusters[plan.clusters["cluster_id"].astype(str) == cid]
+        name_col = "name_it" if lang == "it" else "name_en"
+        name = str(cl.iloc[0][name_col]) if len(cl) and name_col in cl.columns else ""
+        cluster = f"{cid} {name}".strip()
+    return {
+        "snai": klass_text,
+        "polo": polo,
+        "score": score,
+        "score_text": t.get(f"status_{status}", status),
+        "cluster": cluster,
+    }
 
 
 def _indicator_rows(bundle: Bundle, code: str, lang: str) -> list[dict[str, Any]]:

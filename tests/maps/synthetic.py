@@ -16,15 +16,27 @@ Pinerolo (lon 7.2-7.4, lat 44.8-45.0)::
 
 Services: Pinerolo has 1 hospital, 2 pharmacies, 1 post office (4 markers);
 Piscina 1 pharmacy; Pragelato 1 post office.
+
+Roads: one two-way street along lat 44.85 through Pinerolo, nodes at lon
+7.20, 7.25 (Pinerolo's reference point) and 7.30, each edge 3,946 m long
+(0.05 deg x 111.32 km x cos 44.85 deg) and 900 s (15 min) by car. The other
+reference points are more than 1 km (the snap limit) from it: outside
+coverage for isochrones.
+
+Planning outputs (:func:`write_synthetic_plan`, the format of
+``territorio plan``): scores and SNAI classes of :func:`marginality_frame`
+and :func:`snai_frame`, one cluster C01 = Frossasco + Piscina, one proposed
+site in Piscina.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-from shapely.geometry import Point, box
+from shapely.geometry import LineString, Point, box
 
 from territorio.bundle import Bundle, write_bundle
 
@@ -168,14 +180,95 @@ def offers_frame() -> gpd.GeoDataFrame:
     )
 
 
+ROAD_NODES = [(1, 7.20, 44.85), (2, 7.25, 44.85), (3, 7.30, 44.85)]
+#: Edge length: 0.05 deg of longitude at lat 44.85 = 0.05 * 111.32 km * cos(44.85 deg).
+EDGE_M = 3946.0
+EDGE_S = 900.0
+
+
+def road_nodes_frame() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"node_id": [n for n, _, _ in ROAD_NODES]},
+        geometry=[Point(x, y) for _, x, y in ROAD_NODES],
+        crs=4326,
+    )
+
+
+def road_edges_frame() -> gpd.GeoDataFrame:
+    pairs = [(ROAD_NODES[0], ROAD_NODES[1]), (ROAD_NODES[1], ROAD_NODES[2])]
+    return gpd.GeoDataFrame(
+        {
+            "u": [a[0] for a, _ in pairs],
+            "v": [b[0] for _, b in pairs],
+            "length_m": [EDGE_M] * 2,
+            "travel_time_s": [EDGE_S] * 2,
+            "travel_time_reverse_s": [EDGE_S] * 2,
+            "highway": ["secondary"] * 2,
+            "car": [True] * 2,
+            "foot": [True] * 2,
+        },
+        geometry=[LineString([(a[1], a[2]), (b[1], b[2])]) for a, b in pairs],
+        crs=4326,
+    )
+
+
 def write_synthetic_bundle(target: Path) -> Bundle:
-    """Write the synthetic bundle (with access table) to ``target``."""
+    """Write the synthetic bundle (with roads and access table) to ``target``."""
     return write_bundle(
         target,
         {
             "municipalities": municipalities_frame(),
             "services": services_frame(),
+            "road_nodes": road_nodes_frame(),
+            "road_edges": road_edges_frame(),
             "access_municipalities": access_frame(),
         },
-        {"name": "synthetic test territory", "istat_year": 2023},
+        {"name": "synthetic test territory", "istat_year": 2023, "roads": {"modes": ["car"]}},
     )
+
+
+def write_synthetic_plan(target: Path, *, sites: bool = True) -> Path:
+    """Write planning outputs in the format of ``territorio plan`` to ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    munis = municipalities_frame()[["pro_com_t", "name", "pop_total", "pop_65_plus", "geometry"]]
+    snai = snai_frame().assign(
+        time_to_polo_min=[0.0, 12.0, 18.0, float("nan")],
+        nearest_polo_name=["Pinerolo", "Pinerolo", "Pinerolo", None],
+    )
+    idx = marginality_frame().drop(columns="name").rename(columns={"status": "index_status"})
+    table = munis.merge(snai, on="pro_com_t").merge(idx, on="pro_com_t")
+    table["flagged"] = [False, True, True, False]
+    table["cluster_id"] = [None, "C01", "C01", None]
+    table.to_parquet(target / "municipalities.parquet", index=False)
+    members = munis[munis["pro_com_t"].isin(["001192", "001193"])]
+    clusters = gpd.GeoDataFrame(
+        {
+            "cluster_id": ["C01"],
+            "name_it": ["Frossasco, Piscina"],
+            "name_en": ["Frossasco, Piscina"],
+            "n_members": [2],
+            "members": ["Frossasco, Piscina"],
+            "member_codes": ["001192,001193"],
+            "pop_total": [6200.0],  # 2,800 + 3,400
+        },
+        geometry=[members.geometry.union_all()],
+        crs=4326,
+    )
+    clusters.to_parquet(target / "clusters.parquet", index=False)
+    files = ["municipalities.parquet", "clusters.parquet"]
+    if sites:
+        gpd.GeoDataFrame(
+            {
+                "site_id": ["s1"],
+                "name": ["Piscina centro"],
+                "marginal_gain": [300.0],
+                "marginal_gain_pop": [1200.0],
+                "marginal_gain_65": [300.0],
+            },
+            geometry=[Point(7.25, 44.95)],
+            crs=4326,
+        ).to_parquet(target / "sites.parquet", index=False)
+        files.append("sites.parquet")
+    summary = {"municipalities": 4, "scored": 3, "files": files}
+    (target / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    return target

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from territorio.errors import NotFoundError
+from territorio.errors import NotFoundError, SourceNotFoundError
 from territorio.maps import (
     choropleth_map,
     marginality_map,
@@ -16,7 +16,8 @@ from territorio.maps import (
     offers_map,
     render_html,
 )
-from territorio.maps._style import HATCH_FILL, class_index, quantile_bins
+from territorio.maps._data import load_plan, marginality_table, resolve_plan_dir
+from territorio.maps._style import HATCH_FILL, NO_DATA_FILL, class_index, quantile_bins
 from tests.maps import synthetic as syn
 
 REMOTE = re.compile(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//', re.IGNORECASE)
@@ -34,6 +35,11 @@ def _styles(
         for code in re.findall(r'case "([^"]+)"', ids):
             out[code] = json.loads(style)["fillColor"]
     return out
+
+
+def _has(text: str, html: str) -> bool:
+    """``text`` in the page, as is or JSON-escaped (the legend is a JSON string)."""
+    return text in html or json.dumps(text)[1:-1] in html
 
 
 def test_quantile_bins_hand_checked() -> None:
@@ -97,6 +103,56 @@ def test_marginality_map_layers() -> None:
     assert "Siti proposti per cooperative" in html
 
 
+def test_marginality_map_from_plan_folder(tmp_path) -> None:
+    plan = load_plan(syn.write_synthetic_plan(tmp_path / "bundle-plan"))
+    table = marginality_table(plan)
+    fmap = marginality_map(
+        syn.municipalities_frame(),
+        table,
+        snai=table,
+        clusters=plan.clusters,
+        sites=plan.sites,
+        tiles=None,
+        lang="en",
+    )
+    html = render_html(fmap)
+    # Score layer first: Pinerolo 10.0 -> class 0-20 (first colour); Pragelato
+    # outside coverage -> hatched.
+    styles = _styles(html)
+    assert styles["001191"] == "#f1eef6" and styles["001194"] == HATCH_FILL
+    # Cluster C01 outlined from member_codes, named by the municipalities.
+    assert "cluster-C01" in html and "C01: Frossasco, Piscina" in html
+    assert "6.200" in html  # residents of the cluster: 2,800 + 3,400
+    # Site tooltip: 1,200 residents newly served, 300 of them 65+.
+    assert "Residents newly served: 1.200 (of whom 65+: 300)" in html
+    # SNAI tooltip: Piscina's time to the nearest hub.
+    assert "18.0 min (Pinerolo)" in html
+    assert "Underserved cluster" in html and "no data" in html
+
+
+def test_marginality_map_without_plan_says_so(tmp_path) -> None:
+    # No <bundle>-plan folder next to the bundle: nothing is computed, the map
+    # shows the boundaries and tells what to run.
+    assert resolve_plan_dir(tmp_path / "bundle", None) is None
+    with pytest.raises(SourceNotFoundError, match="territorio plan"):
+        resolve_plan_dir(tmp_path / "bundle", tmp_path / "nowhere")
+    html = render_html(
+        marginality_map(
+            syn.municipalities_frame(),
+            notice="Risultati di pianificazione assenti: eseguire prima «territorio plan»",
+            tiles=None,
+        )
+    )
+    assert _has("eseguire prima «territorio plan»", html)
+    assert "Siti proposti" not in html and "cluster-" not in html
+    # An empty sites table (siting found nothing) is said in the legend.
+    plan = load_plan(syn.write_synthetic_plan(tmp_path / "p"))
+    empty = plan.sites.iloc[:0] if plan.sites is not None else None
+    html = render_html(marginality_map(syn.municipalities_frame(), sites=empty, tiles=None))
+    assert _has("nessun sito proposto in questo piano", html)
+    assert NO_DATA_FILL == "#ffffff"
+
+
 def test_municipality_map_markers_and_missing_code() -> None:
     fmap = municipality_map(
         syn.municipalities_frame(), "001191", services=syn.services_frame(), tiles=None
@@ -117,3 +173,31 @@ def test_offers_map_clusters_locally() -> None:
     # Records with lon/lat work as well (the API's JSON rows).
     recs = [{"title": "Nido", "category": "childcare", "lon": 7.25, "lat": 44.85}]
     assert render_html(offers_map(recs, tiles=None)).count("L.marker(") == 1
+
+
+def test_municipality_map_isochrones_and_outside_note(tmp_path) -> None:
+    from territorio.maps._data import municipality_isochrones
+
+    bundle = syn.write_synthetic_bundle(tmp_path / "bundle")
+    munis = syn.municipalities_frame()
+    iso, outside = municipality_isochrones(bundle, munis.iloc[0])  # Pinerolo
+    assert not outside
+    assert iso["minutes"].tolist() == [10.0, 20.0, 30.0]
+    # 10 min on 15-min edges reaches 2/3 of each: 2 x 2,631 m of street. The
+    # grid method buffers 100 m on 50 m cells: a band 5 cells = 250 m wide,
+    # 5,262 m x 250 m = 1.32 km2 (+ the rounded ends).
+    assert iso["area_km2"].iloc[0] == pytest.approx(1.32, rel=0.05)
+    # 20 and 30 min reach the whole 7,892 m street: 7,892 x 250 = 1.97 km2.
+    assert iso["area_km2"].iloc[1] == pytest.approx(1.97, rel=0.05)
+    assert iso["area_km2"].iloc[2] == iso["area_km2"].iloc[1]
+    html = render_html(municipality_map(munis, "001191", isochrones=iso, tiles=None))
+    assert html.count('"id": "iso-') == 3 and _has("≤ 30 min", html)
+    # Piscina's reference point is 11 km from the street: outside coverage,
+    # no isochrones and a visible note. Pragelato has no coverage at all.
+    for i in (2, 3):
+        iso, outside = municipality_isochrones(bundle, munis.iloc[i])
+        assert iso is None and outside
+    html = render_html(
+        municipality_map(munis, "001193", isochrones_outside=True, tiles=None, lang="en")
+    )
+    assert _has("No isochrones: outside road-network coverage", html)

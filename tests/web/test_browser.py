@@ -28,6 +28,7 @@ def _offers() -> list[dict[str, Any]]:
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path = tmp_path_factory.mktemp("web") / "bundle"
     syn.write_synthetic_bundle(path)
+    syn.write_synthetic_plan(path.with_name("bundle-plan"))
     app = FastAPI()
     app.include_router(build_router(path, tiles=None, offers=_offers))
     with serve(app) as url:
@@ -79,10 +80,11 @@ def test_search_pinerolo_reaches_its_page(page: Any, base_url: str) -> None:
 
     frame = page.frame_locator("iframe#map")
     frame.locator(".leaflet-container").wait_for()
-    # Pinerolo: one boundary polygon (no isochrones without a road network);
-    # 4 services (hospital, 2 pharmacies, post office) + reference point = 5 markers.
+    # Pinerolo: one boundary polygon + 10/20/30-minute isochrones along the
+    # synthetic street = 4 paths; 4 services (hospital, 2 pharmacies, post
+    # office) + reference point = 5 markers.
     frame.locator(".leaflet-marker-icon").nth(4).wait_for()
-    assert frame.locator("path.leaflet-interactive").count() == 1
+    assert frame.locator("path.leaflet-interactive").count() == 4
     assert frame.locator(".leaflet-marker-icon").count() == 5
     assert "Farmacia (2)" in frame.locator(".territorio-legend").inner_text()
 
@@ -93,6 +95,9 @@ def test_search_pinerolo_reaches_its_page(page: Any, base_url: str) -> None:
     # Offers within 10 km of the reference point (7.25, 44.85): the two in
     # Pinerolo (~0.2 km); the Piscina one at 44.951 is 11.2 km away.
     assert page.locator("#offers tbody tr").count() == 2
+    # Planning outputs of bundle-plan/: class A, score 10.0 rank 3 of 3, no cluster.
+    planning = page.locator("#planning").inner_text()
+    assert "A Polo" in planning and "10,0 (3° su 3 comuni con indice)" in planning
 
     _shot(page, "municipality_001191_it.png")
     assert page.errors == []
@@ -136,17 +141,14 @@ def test_real_bundle_pinerolo_page(page: Any, shared_data: Path) -> None:
     if not (REAL_BUNDLE / "manifest.json").is_file():
         pytest.skip(f"real bundle {REAL_BUNDLE} absent: territorio build configs/torino-local.toml")
     from territorio.bundle import Bundle
-    from territorio.maps._data import isochrones_for
+    from territorio.maps._data import municipality_isochrones
     from territorio.maps.municipality import municipality_services
 
     bundle = Bundle(REAL_BUNDLE)
     munis = bundle.layer("municipalities")
     sel = munis[munis["pro_com_t"] == "001191"]
     expected_markers = len(municipality_services(bundle.layer("services"), sel, "001191")) + 1
-    row = sel.iloc[0]
-    iso = None
-    if row["network_coverage"] != "none":
-        iso = isochrones_for(bundle, float(row["ref_lon"]), float(row["ref_lat"]))
+    iso, outside = municipality_isochrones(bundle, sel.iloc[0])
     expected_paths = 1 + (len(iso) if iso is not None else 0)
     app = FastAPI()
     app.include_router(build_router(bundle, tiles=None, offers=list))
@@ -160,5 +162,7 @@ def test_real_bundle_pinerolo_page(page: Any, shared_data: Path) -> None:
         frame.locator("path.leaflet-interactive").first.wait_for()
         assert frame.locator("path.leaflet-interactive").count() == expected_paths
         assert frame.locator(".leaflet-marker-icon").count() == expected_markers
+        if outside:  # Pinerolo lies beyond the Turin road graph: said on the map
+            assert "fuori copertura" in frame.locator(".territorio-legend").inner_text()
         _shot(page, "real_municipality_001191_it.png")
     assert page.errors == []

@@ -24,6 +24,7 @@ with warnings.catch_warnings():
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     path: Path = tmp_path_factory.mktemp("router") / "bundle"
     syn.write_synthetic_bundle(path)
+    syn.write_synthetic_plan(path.with_name("bundle-plan"))
     app = FastAPI()
     app.include_router(build_router(path, tiles=None, offers=lambda: []))
     with TestClient(app) as c:
@@ -69,3 +70,29 @@ def test_maps_use_local_assets(client: TestClient) -> None:
     assert client.get("/wpt/static/../router.py").status_code == 404
     assert client.get("/wpt/mappe/nowhere.html").status_code == 404
     assert client.get("/wpt/mappe/offers.html").status_code == 200
+
+
+def test_municipality_page_planning_facts(client: TestClient) -> None:
+    # Piscina in bundle-plan/: class D, 18 min from Pinerolo, score 62.5
+    # (rank 1 of the 3 scored), member of cluster C01.
+    r = client.get("/wpt/comuni/001193", params={"lang": "en"})
+    assert "D Intermediate" in r.text and "18.0 min (Pinerolo)" in r.text
+    assert "62.5 (rank 1 of 3 municipalities with an index)" in r.text
+    assert "C01 Frossasco, Piscina" in r.text
+    # Pragelato: outside coverage, no score.
+    r = client.get("/wpt/comuni/001194")
+    assert "fuori copertura" in r.text.split('id="planning"')[1].split("</table>")[0]
+    r = client.get("/wpt/mappe/marginality.html")
+    assert "cluster-C01" in r.text
+
+
+def test_pages_without_plan_say_run_plan(tmp_path: Path) -> None:
+    path = tmp_path / "bundle"
+    syn.write_synthetic_bundle(path)
+    app = FastAPI()
+    app.include_router(build_router(path, tiles=None, offers=lambda: []))
+    with TestClient(app) as c:
+        r = c.get("/wpt/comuni/001191")
+        assert "eseguire prima «territorio plan»" in r.text
+        r = c.get("/wpt/mappe/marginality.html", params={"lang": "en"})
+        assert r"run \u00abterritorio plan\u00bb first" in r.text  # JSON-escaped legend

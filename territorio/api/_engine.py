@@ -1,24 +1,50 @@
-"""Travel times from one point on the bundle's road network (built once, lazily)."""
+"""Travel times, isochrones and the planning context on the bundle's road network.
+
+One :class:`Engine` per app (per worker process): the
+:class:`~territorio.accessibility.network.RoadNetwork` is built once (at
+start-up by :meth:`Engine.warm_up`, or on first use) and shared by every
+route, the :class:`~territorio.accessibility.context.AccessContext` of the
+planning routes reuses it, and isochrones are served from a bounded LRU cache
+keyed by what decides them: the snapped network node, the off-network leg
+rounded to :data:`OFFSET_STEP_S` seconds, the minutes and the mode.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from territorio.config import AccessConfig
-from territorio.errors import OutsideCoverageError
+from territorio.errors import BundleError, OutsideCoverageError
 
-__all__ = ["Engine"]
+__all__ = ["OFFSET_STEP_S", "Engine", "IsochroneStats"]
+
+#: Off-network legs closer than this (seconds) share a cached isochrone: at the
+#: default 5 km/h off-network speed 2 s is under 3 m of walking.
+OFFSET_STEP_S = 2.0
+
+#: Coordinates of isochrone polygons are rounded to 1e-6 degree (about 0.1 m).
+_DECIMALS = 6
+
+
+class IsochroneStats:
+    """Counters of the isochrone cache (hits, misses, entries)."""
+
+    def __init__(self) -> None:
+        self.hits = 0
+        self.misses = 0
+
+    def as_dict(self, size: int, capacity: int) -> dict[str, int]:
+        """Return the counters with the cache size and capacity."""
+        return {"hits": self.hits, "misses": self.misses, "size": size, "capacity": capacity}
 
 
 class Engine:
-    """Car travel times from a point to services and offers.
-
-    The :class:`~territorio.accessibility.network.RoadNetwork` is built on
-    first use (a few seconds on the real Turin graph) and kept; services are
-    snapped once per category.
+    """Car travel times from a point to services and offers; isochrones; planning context.
 
     Parameters
     ----------
@@ -26,18 +52,34 @@ class Engine:
         The territory bundle.
     cfg
         Snapping parameters (``max_snap_m``, ``off_network_kmh``).
+    isochrone_cache
+        Most isochrone responses kept (least recently used dropped first);
+        0 disables the cache.
     """
 
-    def __init__(self, bundle: Any, cfg: AccessConfig) -> None:
+    def __init__(self, bundle: Any, cfg: AccessConfig, *, isochrone_cache: int = 256) -> None:
         self.bundle = bundle
         self.cfg = cfg
         self._net: Any = None
+        self._ctx: Any = None
         self._lock = threading.Lock()
+        self._ctx_lock = threading.Lock()
         self._snaps: dict[str, Any] = {}
+        self._iso: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._iso_lock = threading.Lock()
+        self.iso_capacity = max(0, int(isochrone_cache))
+        self.iso_stats = IsochroneStats()
+
+    # -- building ----------------------------------------------------------------
+
+    @property
+    def available(self) -> bool:
+        """Whether the bundle has a road network."""
+        return bool(self.bundle.has_layer("road_edges"))
 
     @property
     def network(self) -> Any:
-        """The road network (built on first use)."""
+        """The road network (built once, on first use or by :meth:`warm_up`)."""
         if self._net is None:
             with self._lock:
                 if self._net is None:
@@ -50,8 +92,49 @@ class Engine:
                     )
         return self._net
 
-    def times_from(self, lon: float, lat: float, *, limit_s: float, what: str) -> np.ndarray:
-        """Seconds from the point to every node (``inf`` beyond ``limit_s``).
+    @property
+    def context(self) -> Any:
+        """The :class:`~territorio.accessibility.context.AccessContext` on the same network.
+
+        Raises
+        ------
+        BundleError
+            If the bundle has no ``population_cells`` layer.
+        """
+        if self._ctx is None:
+            with self._ctx_lock:
+                if self._ctx is None:
+                    if not self.bundle.has_layer("population_cells"):
+                        raise BundleError(
+                            f"bundle {self.bundle.path.name} has no layer 'population_cells'; "
+                            "planning computations need it: rebuild with territorio build"
+                        )
+                    from territorio.accessibility.context import AccessContext
+
+                    self._ctx = AccessContext.from_layers(
+                        self.network,
+                        self.bundle.layer("population_cells"),
+                        self.bundle.layer("municipalities"),
+                        self.cfg,
+                        service_categories=self.bundle.manifest.get("service_categories") or {},
+                    )
+        return self._ctx
+
+    def warm_up(self, *, isochrones: bool = True) -> None:
+        """Build the network now (and the isochrone edge samples), not on the first request."""
+        if not self.available:
+            return
+        net = self.network
+        if isochrones and len(net.edge_u):
+            from territorio.accessibility.isochrones import _samples
+
+            # the per-network edge sampling of the grid method (about 1 s on Turin)
+            _samples(net, 50.0)
+
+    # -- travel times ------------------------------------------------------------
+
+    def snap_origin(self, lon: float, lat: float, *, what: str) -> tuple[int, float]:
+        """Snap a point to the network: ``(node, off-network seconds)``.
 
         Raises
         ------
@@ -59,20 +142,30 @@ class Engine:
             If the point is farther than ``max_snap_m`` from the network or
             outside its coverage.
         """
-        from scipy.sparse.csgraph import dijkstra
-
-        net = self.network
-        snap = net.snap(lon, lat)
+        snap = self.network.snap(lon, lat)
         if not bool(snap.covered[0]):
             raise OutsideCoverageError(
                 f"{what} ({lon:.5f}, {lat:.5f}) is outside the road network's coverage "
                 f"(more than {self.cfg.max_snap_m:g} m from a road of the network, or outside "
                 "the area the network covers); travel times there are unknown"
             )
-        off = float(snap.offset_s[0])
+        return int(snap.node[0]), float(snap.offset_s[0])
+
+    def times_from(self, lon: float, lat: float, *, limit_s: float, what: str) -> np.ndarray:
+        """Seconds from the point to every node (``inf`` beyond ``limit_s``).
+
+        Raises
+        ------
+        OutsideCoverageError
+            If the point is outside network coverage (see :meth:`snap_origin`).
+        """
+        from scipy.sparse.csgraph import dijkstra
+
+        net = self.network
+        node, off = self.snap_origin(lon, lat, what=what)
         if off > limit_s:
             return np.full(net.n_nodes, np.inf)
-        dist = dijkstra(net.graph, directed=True, indices=int(snap.node[0]), limit=limit_s - off)
+        dist = dijkstra(net.graph, directed=True, indices=node, limit=limit_s - off)
         return np.asarray(dist, dtype=float) + off
 
     def snap_points(self, lon: Any, lat: Any, *, key: str | None = None) -> Any:
@@ -93,3 +186,95 @@ class Engine:
             snap.covered, snap.offset_s, 0.0
         )
         return np.where(snap.covered & np.isfinite(t), t, np.nan)
+
+    # -- isochrones --------------------------------------------------------------
+
+    def isochrone_key(
+        self, lon: float, lat: float, minutes: Sequence[float], *, mode: str = "car"
+    ) -> tuple[Any, ...]:
+        """Cache key of the isochrones from a point.
+
+        ``(node, off-network leg rounded to OFFSET_STEP_S, minutes, mode)``:
+        two origins snapping to the same junction with off-network legs within
+        a second of each other get the same polygons (the first one computed),
+        which differ from a fresh computation by at most that second of travel
+        at the contour.
+
+        Raises
+        ------
+        OutsideCoverageError
+            If the point is outside network coverage.
+        """
+        node, off = self.snap_origin(lon, lat, what="origin")
+        mins = tuple(sorted({float(m) for m in minutes}))
+        return (node, round(off / OFFSET_STEP_S), mins, mode)
+
+    def isochrone_cached(self, key: tuple[Any, ...]) -> bytes | None:
+        """Return the cached GeoJSON of ``key`` (counted as a hit), or None."""
+        if not self.iso_capacity:
+            return None
+        with self._iso_lock:
+            hit = self._iso.get(key)
+            if hit is not None:
+                self._iso.move_to_end(key)
+                self.iso_stats.hits += 1
+            return hit
+
+    def isochrone_compute(self, key: tuple[Any, ...], lon: float, lat: float) -> bytes:
+        """Compute the isochrones of ``key`` from the point, store and return their GeoJSON."""
+        body = self._compute_isochrones(lon, lat, key[2], key[3])
+        with self._iso_lock:
+            self.iso_stats.misses += 1
+            if self.iso_capacity:
+                self._iso[key] = body
+                while len(self._iso) > self.iso_capacity:
+                    self._iso.popitem(last=False)
+        return body
+
+    def isochrone_geojson(
+        self, lon: float, lat: float, minutes: Sequence[float], *, mode: str = "car"
+    ) -> tuple[bytes, bool]:
+        """Isochrones from a point as GeoJSON bytes, and whether they came from the cache.
+
+        Raises
+        ------
+        OutsideCoverageError
+            If the point is outside network coverage.
+        """
+        key = self.isochrone_key(lon, lat, minutes, mode=mode)
+        hit = self.isochrone_cached(key)
+        if hit is not None:
+            return hit, True
+        return self.isochrone_compute(key, lon, lat), False
+
+    def _compute_isochrones(
+        self, lon: float, lat: float, mins: tuple[float, ...], mode: str
+    ) -> bytes:
+        import json
+
+        import shapely
+
+        from territorio.accessibility.isochrones import isochrones
+
+        gdf = isochrones(self.network, [(lon, lat)], list(mins), mode=mode)
+        if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+            gdf = gdf.to_crs(4326)
+        geoms = shapely.transform(
+            np.asarray(gdf.geometry.to_numpy()), lambda c: np.round(c, _DECIMALS)
+        )
+        # shapely.to_geojson is C code: ~15x faster than GeoDataFrame.to_json here
+        texts = shapely.to_geojson(geoms)
+        parts = []
+        for m, area, g in zip(gdf["minutes"], gdf["area_km2"], texts, strict=True):
+            props = json.dumps({"minutes": float(m), "area_km2": round(float(area), 4)})
+            parts.append(f'{{"type":"Feature","properties":{props},"geometry":{g}}}')
+        return (
+            '{"type":"FeatureCollection","features":['
+            + ",".join(parts)
+            + f'],"numberReturned":{len(parts)}}}'
+        ).encode()
+
+    def isochrone_cache_info(self) -> dict[str, int]:
+        """Hits, misses, size and capacity of the isochrone cache."""
+        with self._iso_lock:
+            return self.iso_stats.as_dict(len(self._iso), self.iso_capacity)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
+from starlette.concurrency import run_in_threadpool
 
 from territorio._version import __version__
 from territorio.api._engine import Engine
 from territorio.api._middleware import RateLimiter, WptMiddleware
+from territorio.api._planning import PlanningState
 from territorio.api._state import TerritoryData
 from territorio.api.errors import add_exception_handlers
 from territorio.api.models import Feature, FeatureCollection, Link, Problem
@@ -34,8 +37,12 @@ from territorio.api.settings import Settings
 from territorio.config import AccessConfig
 from territorio.db.migrations import upgrade
 from territorio.db.session import make_engine, make_sessionmaker
+from territorio.web import build_router
 
-__all__ = ["create_app"]
+__all__ = ["WEB_PREFIX", "create_app", "plan_folder"]
+
+#: Where the WPT HTML pages are mounted.
+WEB_PREFIX = "/wpt"
 
 log = logging.getLogger("territorio.api")
 
@@ -62,6 +69,21 @@ def _features(data: TerritoryData) -> dict[str, bool]:
         "isochrones": data.bundle.has_layer("road_edges"),
         "offer_travel_time": data.bundle.has_layer("road_edges"),
     }
+
+
+def plan_folder(settings: Settings) -> Path | None:
+    """Folder of the planning results to serve.
+
+    ``settings.plan_path`` when set; otherwise ``<bundle>-plan`` beside the
+    bundle (where ``territorio plan`` writes by default) when it holds
+    results, else None.
+    """
+    if settings.plan_path is not None:
+        return settings.plan_path
+    from territorio.planning.run import default_plan_dir
+
+    guess = default_plan_dir(settings.bundle_path)
+    return guess if (guess / "municipalities.parquet").is_file() else None
 
 
 def _access_config(manifest: dict[str, Any]) -> AccessConfig:
@@ -91,20 +113,37 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         data = TerritoryData.load(settings.bundle_path)
-        if settings.plan_path is not None:
-            data.load_plan(settings.plan_path)
+        plan_path = plan_folder(settings)
+        if plan_path is not None:
+            data.load_plan(plan_path)
         if settings.migrate_on_start:
             upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         app.state.data = data
-        app.state.engine = Engine(data.bundle, _access_config(data.bundle.manifest))
+        routing = Engine(
+            data.bundle,
+            _access_config(data.bundle.manifest),
+            isochrone_cache=settings.isochrone_cache_size,
+        )
+        if settings.warm_up:
+            # once per worker, before the first request: the network (seconds on
+            # a province) and the isochrone edge samples are never built per request
+            await run_in_threadpool(routing.warm_up)
+        app.state.engine = routing
+        app.state.planning = PlanningState(
+            data,
+            routing,
+            plan_config=settings.plan_config,
+            concurrency=settings.planning_concurrency,
+        )
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.features = _features(data)
         log.info(
-            "serving %s (%d municipalities, %d services)",
+            "serving %s (%d municipalities, %d services, planning results: %s)",
             settings.bundle_path,
             len(data.municipalities),
             len(data.services),
+            plan_path or "none",
         )
         try:
             yield
@@ -135,6 +174,9 @@ def create_app(settings: Settings) -> FastAPI:
         ogc.router,
     ):
         app.include_router(r)
+    app.include_router(
+        build_router(settings.bundle_path, tiles=settings.tiles_url, prefix=WEB_PREFIX)
+    )
 
     def _header() -> str | None:
         data = getattr(app.state, "data", None)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from territorio.categories import CATEGORIES
 from territorio.db.models import OFFER_CATEGORIES, ROLES
 
 __all__ = [
@@ -42,8 +43,17 @@ __all__ = [
     "OrganisationCreate",
     "OrganisationOut",
     "Problem",
+    "ScenarioChangeIn",
+    "ScenarioIndicator",
+    "ScenarioMunicipality",
+    "ScenarioOut",
+    "ScenarioRequest",
     "ServiceList",
     "ServiceOut",
+    "SiteCandidate",
+    "SiteOut",
+    "SitingOut",
+    "SitingRequest",
     "SourceInfo",
     "ThresholdIndicator",
     "TokenCreate",
@@ -59,6 +69,24 @@ if set(get_args(OfferCategory)) != set(OFFER_CATEGORIES) or set(get_args(Role)) 
     raise RuntimeError("api.models and db.models disagree on offer categories or roles")
 
 IstatCode = str
+
+#: A service category of the fixed taxonomy (an enum in the OpenAPI schema).
+ServiceCategory = Annotated[
+    str,
+    Field(max_length=40, json_schema_extra={"enum": list(CATEGORIES)}, examples=["pharmacy"]),
+]
+
+
+def _known_categories(v: list[str] | None) -> list[str] | None:
+    if v is None:
+        return v
+    bad = [c for c in v if c not in CATEGORIES]
+    if bad:
+        raise ValueError(
+            f"unknown service category {bad[0]!r}; use some of: {', '.join(CATEGORIES)} "
+            "(see /categories)"
+        )
+    return v
 
 
 class _Out(BaseModel):
@@ -535,3 +563,230 @@ class OfferList(_Out):
     offset: int
     items: list[OfferOut]
     links: list[Link]
+
+
+# -- planning computations ----------------------------------------------------------
+
+#: Most sites chosen by one ``POST /planning/sites``.
+MAX_SITES = 10
+#: Most candidate sites given in one request.
+MAX_CANDIDATES = 50
+#: Most changes in one ``POST /planning/scenarios``.
+MAX_CHANGES = 10
+
+
+class SiteCandidate(BaseModel):
+    """A candidate site given by the caller (default: the municipalities' reference points)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lon: float = Field(ge=-180, le=180, examples=[7.2667])
+    lat: float = Field(ge=-90, le=90, examples=[45.0417])
+    name: str | None = Field(default=None, max_length=200, examples=["Ex scuola di Coazze"])
+
+
+class SitingRequest(BaseModel):
+    """Where to open up to ``k`` multi-service points (maximal covering, greedy)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "cluster": "C01",
+                    "k": 3,
+                    "minutes": 15,
+                    "categories": ["pharmacy", "post_office", "digital_help"],
+                    "demand": "pop_65_plus",
+                }
+            ]
+        },
+    )
+
+    cluster: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,20}$",
+        description="a cluster id of /planning/clusters, 'worst' (the first) or 'all' "
+        "(the whole territory, the default when municipalities is not given)",
+        examples=["C01"],
+    )
+    municipalities: list[Annotated[str, Field(pattern=r"^\d{6}$")]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=400,
+        description="ISTAT codes of the area (instead of a cluster)",
+        examples=[["001090", "001219"]],
+    )
+    candidates: list[SiteCandidate] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_CANDIDATES,
+        description="candidate sites; default: the reference points of the municipalities in scope",
+    )
+    k: int = Field(default=3, ge=1, le=MAX_SITES, description="sites to choose")
+    minutes: float = Field(
+        default=15.0, ge=5, le=60, description="a resident is served within this car time"
+    )
+    categories: list[ServiceCategory] = Field(
+        default_factory=lambda: ["pharmacy", "post_office", "digital_help"],
+        min_length=1,
+        max_length=len(CATEGORIES),
+        description="the service bundle each new point offers (categories of /categories)",
+    )
+    demand: Literal["pop_total", "pop_65_plus"] = Field(
+        default="pop_total", description="count all residents or those aged 65+"
+    )
+
+    @field_validator("categories")
+    @classmethod
+    def _cats(cls, v: list[str]) -> list[str]:
+        out = _known_categories(v) or []
+        return list(dict.fromkeys(out))
+
+
+class SiteOut(_Out):
+    """A chosen site with what it brings."""
+
+    order: int = Field(examples=[1])
+    site_id: str = Field(examples=["001090"])
+    name: str = Field(examples=["Collegno"])
+    pro_com_t: str | None = Field(description="municipality of the site")
+    lon: float
+    lat: float
+    marginal_gain: float | None = Field(description="people newly served (in the demand unit)")
+    marginal_gain_pop: float | None = Field(description="residents newly served")
+    marginal_gain_65: float | None = Field(description="residents aged 65+ newly served")
+    served_before: float | None
+    served_after: float | None
+    share_before: float | None = Field(description="share of the judged demand served before")
+    share_after: float | None
+
+
+class SitingOut(_Out):
+    """The sites chosen and the coverage they bring."""
+
+    scope: str = Field(description="the cluster id, 'all' or 'municipalities'", examples=["C01"])
+    municipalities: list[str] = Field(description="ISTAT codes in scope")
+    demand: str = Field(examples=["pop_65_plus"])
+    minutes: float = Field(examples=[15.0])
+    categories: list[str]
+    k: int
+    in_scope: float | None = Field(description="people in scope (demand unit)")
+    judged: float | None = Field(description="people whose service level is known")
+    unknown: float | None = Field(description="people outside coverage or without data")
+    served_today: float | None
+    served_after: float | None
+    candidates: int
+    covered_candidates: int = Field(description="candidates that reach anyone within minutes")
+    categories_without_data: list[str]
+    sites: list[SiteOut]
+    notes: list[str]
+
+
+class ScenarioChangeIn(BaseModel):
+    """One change: ``remove`` a service by id, or ``add`` one of a category at a point."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["add", "remove"] = Field(examples=["remove"])
+    service_id: str | None = Field(
+        default=None, min_length=1, max_length=200, examples=["osm:node/446391749"]
+    )
+    category: ServiceCategory | None = None
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    name: str | None = Field(default=None, max_length=200)
+
+    @field_validator("category")
+    @classmethod
+    def _cat(cls, v: str | None) -> str | None:
+        if v is not None:
+            _known_categories([v])
+        return v
+
+    @model_validator(mode="after")
+    def _complete(self) -> ScenarioChangeIn:
+        if self.action == "remove":
+            if not self.service_id:
+                raise ValueError("a 'remove' change needs service_id")
+            if self.category is not None or self.lon is not None or self.lat is not None:
+                raise ValueError("a 'remove' change takes only service_id")
+        else:
+            if self.category is None or self.lon is None or self.lat is None:
+                raise ValueError("an 'add' change needs category, lon and lat")
+            if self.service_id is not None:
+                raise ValueError("an 'add' change takes no service_id (a new one is made)")
+        return self
+
+
+class ScenarioRequest(BaseModel):
+    """A what-if scenario: up to ten services added or removed."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "rivalta-post-closes",
+                    "changes": [
+                        {"action": "remove", "service_id": "osm:node/446391749"},
+                        {
+                            "action": "add",
+                            "category": "pharmacy",
+                            "lon": 7.445961,
+                            "lat": 45.154548,
+                            "name": "Farmacia di comunità",
+                        },
+                    ],
+                }
+            ]
+        },
+    )
+
+    name: str = Field(
+        default="scenario",
+        pattern=r"^[A-Za-z0-9_.-]{1,60}$",
+        description="scenario name (prefix of the ids of added services)",
+    )
+    changes: list[ScenarioChangeIn] = Field(min_length=1, max_length=MAX_CHANGES)
+    only_changed: bool = Field(
+        default=True, description="list only the municipalities where something changed"
+    )
+
+
+class ScenarioIndicator(_Out):
+    """One recomputed category of one municipality, before and after (minutes, residents)."""
+
+    category: str
+    mean_min_before: float | None = None
+    mean_min_after: float | None = None
+    ref_min_before: float | None = Field(default=None, description="from the reference point")
+    ref_min_after: float | None = None
+    pop_beyond_30_before: float | None = Field(default=None, description="residents beyond 30'")
+    pop_beyond_30_after: float | None = None
+
+
+class ScenarioMunicipality(_Out):
+    """A municipality before and after the scenario."""
+
+    pro_com_t: str
+    name: str
+    score_before: float | None
+    score_after: float | None
+    score_delta: float | None
+    class_before: str | None
+    class_after: str | None
+    changed: bool
+    indicators: list[ScenarioIndicator]
+
+
+class ScenarioOut(_Out):
+    """What a scenario changes."""
+
+    name: str
+    categories: list[str] = Field(description="categories recomputed")
+    municipalities: int = Field(description="municipalities compared")
+    changed: int = Field(description="municipalities where something changed")
+    class_changes: int = Field(description="municipalities changing SNAI class")
+    items: list[ScenarioMunicipality]
+    notes: list[str]

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Default base-map tiles of the WPT pages (same value as ``territorio.maps.OSM_TILES``,
+#: repeated here so that reading the settings does not import the map builders).
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
 __all__ = ["Settings"]
 
@@ -23,8 +27,13 @@ class Settings(BaseSettings):
 
     #: Folder of the territory bundle to serve.
     bundle_path: Path = Path("data/torino")
-    #: Output folder of ``territorio plan`` (SNAI classes, marginality, clusters).
+    #: Output folder of ``territorio plan`` (SNAI classes, marginality, clusters);
+    #: None: ``<bundle>-plan`` beside the bundle when that folder exists.
     plan_path: Path | None = None
+    #: The ``territorio plan`` TOML config used for those results: the what-if
+    #: scenarios of ``POST /planning/scenarios`` use its index weights and poli
+    #: rules. None: default index weights, poli fixed to the classes A/B loaded.
+    plan_config: Path | None = None
     #: SQLAlchemy URL of the offers/accounts database (SQLite or PostgreSQL).
     database_url: str = "sqlite:///data/territorio.db"
     #: Run the Alembic migrations when the app starts.
@@ -45,3 +54,21 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=1000, ge=1)
     #: Public base URL used in OGC links (default: taken from the request).
     public_url: str | None = None
+    #: Tile URL template of the maps of the WPT pages (``/wpt/``); None or
+    #: ``"none"``: no base tiles (offline).
+    tiles_url: str | None = OSM_TILES
+    #: Isochrone responses kept in memory per worker (LRU); 0 disables the cache.
+    isochrone_cache_size: int = Field(default=512, ge=0, le=100_000)
+    #: Build the road network (and the planning context) at start-up instead of
+    #: on the first request that needs it.
+    warm_up: bool = True
+    #: Largest number of ``POST /planning/*`` computations run at once per worker
+    #: (the others wait): they take CPU seconds on large territories.
+    planning_concurrency: int = Field(default=1, ge=1, le=16)
+
+    @field_validator("tiles_url")
+    @classmethod
+    def _no_tiles(cls, v: str | None) -> str | None:
+        if v is None or v.strip().lower() in ("", "none", "off"):
+            return None
+        return v

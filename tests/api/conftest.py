@@ -97,6 +97,37 @@ def _services() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
 
 
+# Population cells: small squares centred on grid junctions (so each snaps to its
+# junction with no off-network leg), all on the row lat 45.05 like the services.
+CELLS = [
+    # cell_id, pro_com_t, lon, pop_total, pop_65_plus
+    ("A", "001001", 7.05, 100, 40),  # on F1 (pharmacy) and 001001's reference point
+    ("B", "001001", 7.08, 50, 30),  # 3 steps east of 7.05: 3 x 78.7 = 236 s
+    ("C", "001002", 7.15, 300, 60),  # on F2 (pharmacy) and 001002's reference point
+    ("D", "001002", 7.13, 80, 50),  # 2 steps west of 7.15: 157 s
+    ("E", "001003", 7.25, 500, 20),  # on the post office and 001003's reference point
+    ("F", "001003", 7.29, 20, 10),  # 4 steps east of 7.25: 315 s
+]
+
+
+def _cells() -> gpd.GeoDataFrame:
+    h = 0.001  # half side in degrees: about 80 x 110 m
+    rows = [
+        {
+            "cell_id": cid,
+            "pro_com_t": code,
+            "pop_total": float(pop),
+            "pop_65_plus": float(pop65),
+            "pop_under_15": float(pop // 10),
+            "area_share": 1.0,
+            "in_network_coverage": True,
+            "geometry": box(lon - h, 45.05 - h, lon + h, 45.05 + h),
+        }
+        for cid, code, lon, pop, pop65 in CELLS
+    ]
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+
+
 def _roads() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """A grid of junctions every 0.01 degree, two-way roads at 36 km/h (10 m/s)."""
     xs = np.round(np.arange(7.0, 7.3001, 0.01), 2)
@@ -187,7 +218,7 @@ MANIFEST = {
 }
 
 
-def make_bundle(target: Path, *, with_access: bool = True) -> Path:
+def make_bundle(target: Path, *, with_access: bool = True, with_cells: bool = True) -> Path:
     """Write the test bundle at ``target``."""
     nodes, edges = _roads()
     layers: dict[str, pd.DataFrame] = {
@@ -196,6 +227,8 @@ def make_bundle(target: Path, *, with_access: bool = True) -> Path:
         "road_nodes": nodes,
         "road_edges": edges,
     }
+    if with_cells:
+        layers["population_cells"] = _cells()
     if with_access:
         layers["access_municipalities"] = _access()
     write_bundle(target, layers, MANIFEST)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
-from territorio.api._links import GEOJSON, geojson_response
+from territorio.api._links import GEOJSON
 from territorio.api._state import TerritoryData
 from territorio.api.dependencies import get_data
 from territorio.api.errors import InvalidParameterError
@@ -30,7 +32,7 @@ Data = Annotated[TerritoryData, Depends(get_data)]
         422: {"model": Problem, "description": "point outside the area, minutes out of range"},
     },
 )
-def isochrones_from_point(
+async def isochrones_from_point(
     request: Request,
     data: Data,
     lon: Annotated[float, Query(ge=-180, le=180, examples=[7.6858])],
@@ -40,9 +42,12 @@ def isochrones_from_point(
         Query(description="contour values, 1 to 60 minutes, at most 4", examples=[[10, 20]]),
     ] = None,
 ) -> Any:
-    """Return the areas reachable by car from a point within each of ``minutes``."""
-    from territorio.accessibility.isochrones import isochrones, isochrones_geojson
+    """Return the areas reachable by car from a point within each of ``minutes``.
 
+    Nested polygons (each contains the smaller ones) with their area in km2.
+    Responses are cached per snapped road junction, off-network leg (to
+    2 s), minutes and mode: origins a few metres apart share one computation.
+    """
     values = sorted(set(minutes or [15.0]))
     if len(values) > 4:
         raise InvalidParameterError("query.minutes", "give at most 4 values")
@@ -51,8 +56,14 @@ def isochrones_from_point(
         raise InvalidParameterError("query.minutes", f"{bad[0]:g} is not between 1 and 60")
     data.check_in_area(lon, lat, what="origin (query.lon, query.lat)")
     engine = request.app.state.engine
-    engine.times_from(lon, lat, limit_s=1.0, what="origin")  # raises outside network coverage
-    isos = isochrones(engine.network, [(lon, lat)], values)
-    fc = isochrones_geojson(isos)
-    fc["numberReturned"] = len(fc.get("features", []))
-    return geojson_response(fc)
+    if engine._net is None:  # not warmed up: build the network off the event loop
+        await run_in_threadpool(lambda: engine.network)
+    # snapping one point is a KD-tree query (microseconds): fine on the event loop,
+    # and so is a cache hit; only a fresh computation goes to the threadpool
+    key = engine.isochrone_key(lon, lat, values)
+    body = engine.isochrone_cached(key)
+    cache = "hit"
+    if body is None:
+        body = await run_in_threadpool(engine.isochrone_compute, key, lon, lat)
+        cache = "miss"
+    return Response(body, media_type=GEOJSON, headers={"X-Cache": cache})

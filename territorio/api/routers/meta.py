@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse
 
 from territorio.api._state import TerritoryData
 from territorio.api.dependencies import get_data
@@ -19,9 +20,56 @@ router = APIRouter(tags=["meta"])
 Data = Annotated[TerritoryData, Depends(get_data)]
 
 
-@router.get("/", response_model=LandingPage, summary="Punto di ingresso / Entry point")
-def root(request: Request) -> Any:
-    """Links to the API's parts."""
+#: Where the pages for people are (the ``territorio.web`` router).
+WEB_PATH = "/wpt/"
+
+
+def _quality(accept: str, media: str) -> float:
+    """Return the q-value ``accept`` gives ``media`` (exact, ``type/*`` or ``*/*``)."""
+    main = media.split("/")[0]
+    best, rank = 0.0, -1
+    for part in accept.split(","):
+        bits = [b.strip() for b in part.split(";")]
+        rng = bits[0].lower()
+        q = 1.0
+        for b in bits[1:]:
+            if b.startswith("q="):
+                try:
+                    q = float(b[2:])
+                except ValueError:
+                    q = 0.0
+        r = 2 if rng == media else 1 if rng == f"{main}/*" else 0 if rng == "*/*" else -1
+        if r > rank:
+            best, rank = q, r
+    return best if rank >= 0 else 0.0
+
+
+def prefers_html(accept: str | None) -> bool:
+    """Whether an Accept header ranks HTML above JSON (a browser, not an API client)."""
+    if not accept:
+        return False
+    return _quality(accept, "text/html") > _quality(accept, "application/json")
+
+
+@router.get(
+    "/",
+    response_model=LandingPage,
+    summary="Punto di ingresso / Entry point",
+    responses={303: {"description": "a browser (Accept prefers text/html) is sent to /wpt/"}},
+)
+def root(
+    request: Request,
+    f: Annotated[
+        Literal["json"] | None, Query(description="json: always answer JSON, even to browsers")
+    ] = None,
+) -> Any:
+    """Links to the API's parts and to the WPT pages for people.
+
+    Browsers (``Accept`` ranking ``text/html`` above JSON) are redirected to
+    the pages at ``/wpt/``; API clients get this JSON (``f=json`` forces it).
+    """
+    if f is None and prefers_html(request.headers.get("accept")):
+        return RedirectResponse(WEB_PATH, status_code=303)
     base = str(request.base_url).rstrip("/")
     return {
         "title": "Welfare Point Territoriale",
@@ -39,6 +87,12 @@ def root(request: Request) -> Any:
                 "rel": "data",
                 "type": "application/json",
                 "title": "OGC API - Features",
+            },
+            {
+                "href": f"{base}{WEB_PATH}",
+                "rel": "alternate",
+                "type": "text/html",
+                "title": "Welfare Point Territoriale: pagine per i cittadini / pages for people",
             },
         ],
     }

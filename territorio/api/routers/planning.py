@@ -1,11 +1,18 @@
-"""Planning results: marginal municipalities and underserved clusters (``territorio plan``)."""
+"""Planning: results of ``territorio plan`` (marginal municipalities, clusters) and computations.
+
+The computations (``POST /planning/sites``, ``POST /planning/scenarios``)
+write nothing, but they cost CPU seconds on a large territory, so they count
+as writes for the rate limit (``TERRITORIO_WRITE_RATE_LIMIT`` per client and
+window) and run at most ``TERRITORIO_PLANNING_CONCURRENCY`` at a time per
+worker. Their inputs are bounded by the request models.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from shapely.geometry import mapping
 
 from territorio.api._links import GEOJSON, geojson_response
@@ -13,7 +20,16 @@ from territorio.api._state import TerritoryData, clean
 from territorio.api._views import municipality_summaries
 from territorio.api.dependencies import OutputFormat, get_data
 from territorio.api.errors import ServiceUnavailableError
-from territorio.api.models import ClusterList, ClusterOut, MunicipalityList, Problem
+from territorio.api.models import (
+    ClusterList,
+    ClusterOut,
+    MunicipalityList,
+    Problem,
+    ScenarioOut,
+    ScenarioRequest,
+    SitingOut,
+    SitingRequest,
+)
 from territorio.errors import NotFoundError
 
 __all__ = ["router"]
@@ -123,3 +139,61 @@ def marginal(
     ]
     items.sort(key=lambda m: -m["marginality_score"])
     return {"total": len(items), "limit": limit, "offset": 0, "items": items[:limit], "links": []}
+
+
+_COMPUTE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "unknown cluster"},
+    413: {"model": Problem, "description": "request body too large"},
+    422: {"model": Problem, "description": "invalid input (field and reason named)"},
+    429: {"model": Problem, "description": "too many computations from this client"},
+}
+
+
+@router.post(
+    "/sites",
+    response_model=SitingOut,
+    summary="Dove aprire punti multiservizio / Sites for new multi-service points",
+    responses=_COMPUTE_RESPONSES,
+)
+def plan_sites(request: Request, req: Annotated[SitingRequest, Body()]) -> Any:
+    """Choose up to ``k`` sites maximising the people newly within ``minutes`` of the bundle.
+
+    A resident is *served* when every category of ``categories`` is within
+    ``minutes`` by car (existing services, or a new point offering them all).
+    The scope is a cluster of ``/planning/clusters``, a list of ISTAT codes,
+    or the whole territory; the candidates are the reference points of the
+    municipalities in scope unless given. Greedy maximal covering (exact
+    marginal gains). A computation: nothing is stored; rate-limited like writes.
+    """
+    state = request.app.state.planning
+    cands = [(c.lon, c.lat, c.name) for c in req.candidates] if req.candidates is not None else None
+    return state.site(
+        cluster=req.cluster,
+        municipalities=req.municipalities,
+        candidates=cands,
+        categories=req.categories,
+        k=req.k,
+        minutes=req.minutes,
+        demand=req.demand,
+    )
+
+
+@router.post(
+    "/scenarios",
+    response_model=ScenarioOut,
+    summary="Scenario what-if / What-if scenario",
+    responses={k: v for k, v in _COMPUTE_RESPONSES.items() if k != 404},
+)
+def plan_scenario(request: Request, req: Annotated[ScenarioRequest, Body()]) -> Any:
+    """Add or remove services and compare every municipality before and after.
+
+    Only the categories touched are recomputed (same engine, same
+    parameters, before and after); then the marginality index and, when the
+    poli are derived from services that changed, the SNAI classes. Nothing is
+    stored; rate-limited like writes.
+    """
+    from territorio.planning.config import ScenarioChange
+
+    state = request.app.state.planning
+    changes = [ScenarioChange(**c.model_dump()) for c in req.changes]
+    return state.scenario(name=req.name, changes=changes, only_changed=req.only_changed)

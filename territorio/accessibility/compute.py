@@ -71,12 +71,28 @@ def compute_tables(
     cell_parts: list[pd.DataFrame] = []
     muni_parts: list[pd.DataFrame] = []
     timings: dict[str, float] = {}
+    # the nearest-facility searches of all categories run as one parallel batch
+    from territorio.accessibility.indicators import _service_points
+
+    t0 = time.perf_counter()
+    with_services = [c for c in cats if c in groups and len(groups[c])]
+    nearest = dict(
+        zip(
+            with_services,
+            ctx.times_to_nearest_many([_service_points(groups[c]) for c in with_services]),
+            strict=True,
+        )
+    )
+    t_nearest = time.perf_counter() - t0
     for cat in tqdm(cats, desc="access", unit="category", disable=not progress):
         t0 = time.perf_counter()
-        cells, munis = category_indicators(ctx, groups.get(cat, empty), cat)
+        cells, munis = category_indicators(
+            ctx, groups.get(cat, empty), cat, nearest=nearest.get(cat)
+        )
         timings[cat] = round(time.perf_counter() - t0, 4)
         cell_parts.append(cells)
         muni_parts.append(munis)
+    timings["nearest_searches"] = round(t_nearest, 4)
     return (
         pd.concat(cell_parts, ignore_index=True),
         pd.concat(muni_parts, ignore_index=True),

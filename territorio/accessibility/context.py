@@ -17,7 +17,7 @@ Conventions
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from territorio.accessibility.nearest import k_nearest, multi_source, one_to_many
+from territorio.accessibility.nearest import k_nearest, multi_source_groups, one_to_many
 from territorio.accessibility.network import Mode, RoadNetwork, Snapped, network_from_bundle
 from territorio.config import AccessConfig
 from territorio.schemas import require_columns
@@ -245,27 +245,49 @@ class AccessContext:
         limit_s
             Do not search beyond this many seconds (faster; farther = NaN).
         """
-        snap = self.snap(lon, lat)
-        idx = np.flatnonzero(snap.covered)
-        d, src = multi_source(
-            self.network.reverse, snap.node[idx], snap.offset_s[idx], limit=limit_s
-        )
-        target = np.full(len(src), -1, dtype=np.int64)
-        target[src >= 0] = idx[src[src >= 0]]
-        cell_s = self.at_cells(d)
-        ref_s = self.at_refs(d)
-        if np.isfinite(limit_s):
-            cell_s = np.where(cell_s <= limit_s, cell_s, np.nan)
-            ref_s = np.where(ref_s <= limit_s, ref_s, np.nan)
-        return NearestTimes(
-            node_s=np.where(np.isfinite(d), d, np.nan),
-            node_target=target,
-            cell_s=cell_s,
-            cell_target=self._pick(target, self.cells, cell_s),
-            ref_s=ref_s,
-            ref_target=self._pick(target, self.municipalities, ref_s),
-            target_snap=snap,
-        )
+        return self.times_to_nearest_many([(lon, lat)], limit_s=limit_s)[0]
+
+    def times_to_nearest_many(
+        self, targets: Sequence[tuple[Any, Any]], *, limit_s: float = np.inf
+    ) -> list[NearestTimes]:
+        """:meth:`times_to_nearest` for several target sets (e.g. categories) at once.
+
+        The searches (one multi-source search per set) run in parallel on the
+        available CPUs.
+
+        Parameters
+        ----------
+        targets
+            ``(lon, lat)`` arrays per target set.
+        limit_s
+            Search bound (s).
+        """
+        snaps = [self.snap(lon, lat) for lon, lat in targets]
+        idxs = [np.flatnonzero(s.covered) for s in snaps]
+        groups = [(s.node[i], s.offset_s[i]) for s, i in zip(snaps, idxs, strict=True)]
+        dist, srcs = multi_source_groups(self.network.compiled("reverse"), groups, limit=limit_s)
+        out = []
+        for k, (snap, idx) in enumerate(zip(snaps, idxs, strict=True)):
+            d, src = dist[k], srcs[k]
+            target = np.full(len(src), -1, dtype=np.int64)
+            target[src >= 0] = idx[src[src >= 0]]
+            cell_s = self.at_cells(d)
+            ref_s = self.at_refs(d)
+            if np.isfinite(limit_s):
+                cell_s = np.where(cell_s <= limit_s, cell_s, np.nan)
+                ref_s = np.where(ref_s <= limit_s, ref_s, np.nan)
+            out.append(
+                NearestTimes(
+                    node_s=np.where(np.isfinite(d), d, np.nan),
+                    node_target=target,
+                    cell_s=cell_s,
+                    cell_target=self._pick(target, self.cells, cell_s),
+                    ref_s=ref_s,
+                    ref_target=self._pick(target, self.municipalities, ref_s),
+                    target_snap=snap,
+                )
+            )
+        return out
 
     def times_to_k_nearest(
         self, lon: Any, lat: Any, k: int, *, limit_s: float = np.inf
@@ -286,7 +308,7 @@ class AccessContext:
         snap = self.snap(lon, lat)
         idx = np.flatnonzero(snap.covered)
         d, src = k_nearest(
-            self.network.reverse, snap.node[idx], snap.offset_s[idx], k, limit=limit_s
+            self.network.compiled("reverse"), snap.node[idx], snap.offset_s[idx], k, limit=limit_s
         )
         times = self.at_cells(d)
         if np.isfinite(limit_s):
@@ -303,7 +325,7 @@ class AccessContext:
         ``limit_s`` are ``inf``. Includes each point's off-network leg.
         Use :meth:`at_cells` to read the values at the population cells.
         """
-        return self._dense(self.network.graph, lon, lat, limit_s)
+        return self._dense(self.network.compiled("forward"), lon, lat, limit_s)
 
     def times_to(self, lon: Any, lat: Any, *, limit_s: float = np.inf) -> FloatArray:
         """Dense times (s) from every node TO each point, shape ``(m, n_nodes)``.
@@ -311,7 +333,7 @@ class AccessContext:
         What residents drive to reach a candidate site ("residents within
         T minutes of site s": ``ctx.at_cells(ctx.times_to(...)) <= T*60``).
         """
-        return self._dense(self.network.reverse, lon, lat, limit_s)
+        return self._dense(self.network.compiled("reverse"), lon, lat, limit_s)
 
     def _dense(self, graph: Any, lon: Any, lat: Any, limit_s: float) -> FloatArray:
         snap = self.snap(lon, lat)
@@ -330,22 +352,22 @@ class AccessContext:
         -------
         rows : ndarray of int
             Rows of :attr:`municipalities` whose reference point is covered.
-        times : ndarray of float32, shape (n_nodes, len(rows))
+        times : ndarray of float64, shape (n_nodes, len(rows))
             Node-major (gathering the nodes of a set of facilities is one
-            contiguous take), ``inf`` beyond ``limit_s``; float32 (resolution
-            below 1 ms for an hour) to keep it small. Used for ``opportunities_*``.
+            contiguous take), ``inf`` beyond ``limit_s``, off-network leg of
+            the reference point included. One bounded search per reference
+            point, run in parallel, written node-major by the kernel. Used for
+            ``opportunities_*``.
         """
         key = f"ref_fwd_{limit_s}"
         if key not in self._cache:
             m = self.municipalities
             rows = np.flatnonzero(m["covered"].to_numpy())
-            out = np.full((self.network.n_nodes, len(rows)), np.inf, dtype=np.float32)
-            nodes = m["node"].to_numpy()
-            offs = m["offset_s"].to_numpy()
-            for start in range(0, len(rows), 64):
-                sel = rows[start : start + 64]
-                d = one_to_many(self.network.graph, nodes[sel], offs[sel], limit=limit_s)
-                out[:, start : start + len(sel)] = d.T
+            nodes = m["node"].to_numpy()[rows]
+            offs = m["offset_s"].to_numpy()[rows]
+            out = one_to_many(
+                self.network.compiled("forward"), nodes, offs, limit=limit_s, node_major=True
+            )
             self._cache[key] = (rows, out)
         rows, out = self._cache[key]
         return rows, out

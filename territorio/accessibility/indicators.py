@@ -196,14 +196,20 @@ def _sfca_enabled(ctx: AccessContext, category: str, capacity: FloatArray) -> bo
 def _cell_fca(
     ctx: AccessContext, nodes: IntArray, offsets: FloatArray, capacity: FloatArray, ok: Any
 ) -> tuple[FloatArray, FloatArray]:
-    """2SFCA and E2SFCA per cell (NaN where the cell is not ``ok``)."""
+    """2SFCA and E2SFCA per cell (NaN where the cell is not ``ok``).
+
+    One bounded search per facility on the reversed graph (in parallel),
+    reporting only the cells' nodes.
+    """
     d0 = ctx.cfg.catchment_min * 60.0
-    n_cells = len(ctx.cells)
-    times = np.full((len(nodes), n_cells), np.nan)
-    for start in range(0, len(nodes), 128):
-        sl = slice(start, start + 128)
-        d = one_to_many(ctx.network.reverse, nodes[sl], offsets[sl], limit=d0)
-        times[sl] = ctx.at_cells(d)
+    cell_node = ctx.cells["node"].to_numpy()
+    leg = ctx.cells["offset_s"].to_numpy()
+    d = one_to_many(
+        ctx.network.compiled("reverse"), nodes, offsets, limit=d0,
+        targets=np.where(ok, cell_node, 0),
+    )  # fmt: skip
+    with np.errstate(invalid="ignore"):
+        times = d + np.where(ok, leg, 0.0)
     times[:, ~ok] = np.nan
     pop = np.where(ok, ctx.cells["pop_total"].to_numpy(), 0.0)
     a = two_step_fca(times, capacity, pop, d0)
@@ -365,7 +371,7 @@ def category_indicators(
     if len(fidx) and ref_in.any():
         lim = max(OPPORTUNITY_MINUTES) * 60.0
         rows, r = ctx.ref_times_by_node(lim)
-        tt = r[snap.node[fidx]] + snap.offset_s[fidx][:, None].astype(np.float32)
+        tt = r[snap.node[fidx]] + snap.offset_s[fidx][:, None]
         for mins in OPPORTUNITY_MINUTES:
             cnt = np.zeros(n_m)
             cnt[rows] = (tt <= mins * 60.0).sum(axis=0)

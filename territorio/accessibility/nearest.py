@@ -1,61 +1,42 @@
 """Shortest-time searches: nearest facility, k nearest, one-to-many.
 
-All searches run :func:`scipy.sparse.csgraph.dijkstra` on a CSR graph. Sources
-carry an *initial offset* (their off-network leg): scipy has no such option,
-so each source becomes a virtual node ``n + s`` with a single arc of weight
-``offset[s]`` to its snapped node (a zero offset stays an explicit zero, which
-csgraph treats as an edge). The augmented matrix shares the graph's arrays
-plus ``m`` appended rows, so building it costs one concatenation, not a copy
-of the graph per source.
+Every search runs the compiled Dijkstra of
+:mod:`territorio.accessibility._dijkstra` (numba, binary heap, bounded by
+``limit``, batches spread over the CPUs). Sources carry an *initial offset*
+(their off-network leg): a source starts at its snapped node with that time,
+exactly as if it were a virtual node ``n + s`` with one arc of weight
+``offset[s]`` to its node (the formulation used with
+:func:`scipy.sparse.csgraph.dijkstra` before; the results are identical and
+tested against it).
 
 *Time to the nearest facility for every node* is ONE multi-source search on
-the reversed graph from all the facilities of a category at once
-(``min_only=True``); ``sources`` says which facility won.
+the reversed graph from all the facilities of a category at once;
+``sources`` says which facility won. :func:`multi_source_groups` runs several
+such searches (one per category) in parallel.
+
+``graph`` is a square ``scipy.sparse.csr_matrix`` (seconds, explicit zeros are
+edges) or a prepared :class:`~territorio.accessibility._dijkstra.CompiledGraph`
+(``RoadNetwork.compiled("forward" | "reverse")``, cached on the network).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["augment", "k_nearest", "multi_source", "one_to_many"]
+__all__ = ["k_nearest", "multi_source", "multi_source_groups", "one_to_many"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-def augment(graph: Any, nodes: Any, offsets: Any) -> Any:
-    """Return ``graph`` with one virtual source row per (node, offset) appended.
+def _compiled(graph: Any) -> Any:
+    from territorio.accessibility._dijkstra import CompiledGraph
 
-    Parameters
-    ----------
-    graph
-        Square CSR matrix (n x n), weights in seconds.
-    nodes
-        Snapped node index of each source (``0..n-1``).
-    offsets
-        Initial time of each source in seconds (its off-network leg).
-
-    Returns
-    -------
-    scipy.sparse.csr_matrix
-        ``(n + m) x (n + m)`` matrix; row ``n + s`` has one arc to ``nodes[s]``
-        of weight ``offsets[s]``.
-    """
-    from scipy.sparse import csr_matrix
-
-    nodes = np.asarray(nodes, dtype=np.int64)
-    offsets = np.asarray(offsets, dtype=np.float64)
-    n = graph.shape[0]
-    m = len(nodes)
-    indptr = np.concatenate(
-        [graph.indptr.astype(np.int64), graph.indptr[-1] + np.arange(1, m + 1, dtype=np.int64)]
-    )
-    indices = np.concatenate([graph.indices.astype(np.int32), nodes.astype(np.int32)])
-    data = np.concatenate([graph.data, offsets])
-    return csr_matrix((data, indices, indptr), shape=(n + m, n + m))
+    return graph if isinstance(graph, CompiledGraph) else CompiledGraph(graph)
 
 
 def multi_source(
@@ -69,7 +50,7 @@ def multi_source(
     Parameters
     ----------
     graph
-        CSR matrix (n x n) in seconds.
+        CSR matrix (n x n) in seconds, or a ``CompiledGraph``.
     nodes, offsets
         Snapped node and initial offset (s) of each source.
     limit
@@ -82,40 +63,110 @@ def multi_source(
     source : ndarray of int, shape (n,)
         Index into ``nodes`` of the winning source, ``-1`` where unreachable.
     """
-    from scipy.sparse.csgraph import dijkstra
-
-    n = graph.shape[0]
-    m = len(nodes)
-    if m == 0:
-        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
-    aug = augment(graph, nodes, offsets)
-    dist, _pred, src = dijkstra(
-        aug,
-        directed=True,
-        indices=np.arange(n, n + m),
-        min_only=True,
-        return_predecessors=True,
-        limit=limit,
-    )
-    src = np.asarray(src[:n], dtype=np.int64)
-    src = np.where(src >= 0, src - n, -1)
-    return np.asarray(dist[:n], dtype=np.float64), src
+    d, s = multi_source_groups(graph, [(nodes, offsets)], limit=limit, workers=1)
+    return d[0], s[0]
 
 
-def one_to_many(graph: Any, nodes: Any, offsets: Any, *, limit: float = np.inf) -> FloatArray:
-    """Dense times from each source to every node, shape ``(m, n)``.
+def multi_source_groups(
+    graph: Any,
+    groups: Sequence[tuple[Any, Any]],
+    *,
+    limit: float = np.inf,
+    workers: int | None = None,
+) -> tuple[FloatArray, IntArray]:
+    """Run :func:`multi_source` for several groups of sources at once (in parallel).
 
-    Memory is ``8 * m * n`` bytes: chunk the sources for large ``m``.
+    Parameters
+    ----------
+    graph
+        CSR matrix or ``CompiledGraph``.
+    groups
+        ``(nodes, offsets)`` per group, e.g. the facilities of each category.
+    limit
+        Search bound (s).
+    workers
+        Threads (default: the CPUs available).
+
+    Returns
+    -------
+    dist : ndarray, shape (len(groups), n)
+        Seconds from each node to the nearest source of each group.
+    source : ndarray, shape (len(groups), n)
+        Index (within its group) of the winning source, ``-1`` where none.
     """
-    from scipy.sparse.csgraph import dijkstra
+    from territorio.accessibility._dijkstra import run_groups
 
-    n = graph.shape[0]
+    g = _compiled(graph)
+    sizes = [len(np.atleast_1d(n)) for n, _ in groups]
+    ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    nodes = np.concatenate(
+        [np.atleast_1d(np.asarray(n, dtype=np.int64)) for n, _ in groups]
+        or [np.zeros(0, dtype=np.int64)]
+    )
+    offs = np.concatenate(
+        [np.atleast_1d(np.asarray(o, dtype=np.float64)) for _, o in groups] or [np.zeros(0)]
+    )
+    dist, src = run_groups(g, ptr, nodes, offs, limit=limit, labels=True, workers=workers)
+    return dist, src
+
+
+def one_to_many(
+    graph: Any,
+    nodes: Any,
+    offsets: Any,
+    *,
+    limit: float = np.inf,
+    targets: Any = None,
+    node_major: bool = False,
+    workers: int | None = None,
+) -> FloatArray:
+    """Return times from each source to every node (or to ``targets``), one search each.
+
+    Parameters
+    ----------
+    graph
+        CSR matrix or ``CompiledGraph``.
+    nodes, offsets
+        Snapped node and initial offset (s) of each source.
+    limit
+        Search bound (s): nodes beyond it are ``inf``.
+    targets
+        Node indices to report (default: all nodes). Reporting only the nodes
+        needed (population cells, facilities) makes bounded searches cost
+        what they reach.
+    node_major
+        Return shape ``(n_targets, m)`` instead of ``(m, n_targets)``.
+    workers
+        Threads (default: the CPUs available).
+
+    Returns
+    -------
+    ndarray of float
+        Shape ``(m, n)`` (or ``(m, len(targets))``; transposed with
+        ``node_major``). Memory is ``8 * m * n`` bytes.
+    """
+    from territorio.accessibility._dijkstra import run_groups
+
+    g = _compiled(graph)
+    nodes = np.atleast_1d(np.asarray(nodes, dtype=np.int64))
+    offsets = np.atleast_1d(np.asarray(offsets, dtype=np.float64))
     m = len(nodes)
-    if m == 0:
-        return np.zeros((0, n))
-    aug = augment(graph, nodes, offsets)
-    dist = dijkstra(aug, directed=True, indices=np.arange(n, n + m), limit=limit)
-    return np.ascontiguousarray(np.asarray(dist)[:, :n])
+    ptr = np.arange(m + 1, dtype=np.int64)
+    if targets is None:
+        dist, _ = run_groups(
+            g, ptr, nodes, offsets, limit=limit, node_major=node_major, workers=workers
+        )
+        return dist
+    tgt = np.asarray(targets, dtype=np.int64)
+    # one column per distinct target node, expanded afterwards
+    uniq, inv = np.unique(tgt, return_inverse=True)
+    tpos = np.full(g.n, -1, dtype=np.int64)
+    tpos[uniq] = np.arange(len(uniq))
+    dist, _ = run_groups(
+        g, ptr, nodes, offsets, limit=limit, tpos=tpos, n_targets=len(uniq),
+        node_major=node_major, workers=workers,
+    )  # fmt: skip
+    return dist[inv] if node_major else dist[:, inv]
 
 
 def k_nearest(
@@ -130,7 +181,7 @@ def k_nearest(
     """Return times to the ``k`` nearest sources for every node (exact), and which ones.
 
     Method: the sources are searched in chunks of ``chunk`` (one bounded
-    Dijkstra per source, vectorised by scipy), and a running top-``k`` per node
+    Dijkstra per source, in parallel), and a running top-``k`` per node
     is kept with :func:`numpy.argpartition` over the previous best ``k`` and
     the new chunk. The result is exact (every source is considered) and costs
     ``m`` searches, so use it for categories with few facilities or with a
@@ -148,7 +199,8 @@ def k_nearest(
         raise ValueError(f"k must be >= 1, got {k}")
     nodes = np.asarray(nodes, dtype=np.int64)
     offsets = np.asarray(offsets, dtype=np.float64)
-    n = graph.shape[0]
+    graph = _compiled(graph)
+    n = graph.n
     best_d = np.full((k, n), np.inf)
     best_s = np.full((k, n), -1, dtype=np.int64)
     cols = np.arange(n)

@@ -192,6 +192,21 @@ class RoadNetwork:
             self._cache["edge_geoms"] = out
         return self._cache["edge_geoms"]
 
+    def compiled(self, direction: Literal["forward", "reverse"] = "forward") -> Any:
+        """Return the graph's arrays prepared for the compiled Dijkstra (cached).
+
+        Parameters
+        ----------
+        direction
+            ``"forward"`` (times from a point) or ``"reverse"`` (times to it).
+        """
+        key = f"compiled_{direction}"
+        if key not in self._cache:
+            from territorio.accessibility._dijkstra import CompiledGraph
+
+            self._cache[key] = CompiledGraph(self.graph if direction == "forward" else self.reverse)
+        return self._cache[key]
+
     @property
     def n_nodes(self) -> int:
         """Number of nodes."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -106,3 +107,50 @@ def test_isochrones_bounds(client: TestClient) -> None:
     p = problem(client.get("/isochrones", params={"lon": 7.05, "lat": 45.05, "minutes": 90}), 422)
     assert p.errors is not None and p.errors[0].field == "query.minutes"
     problem(client.get("/isochrones", params={"lon": 9.0, "lat": 45.05}), 422)
+
+
+def test_isochrones_cached_by_snapped_junction(client: TestClient) -> None:
+    params = {"lon": 7.05, "lat": 45.05, "minutes": [5, 10]}
+    first = client.get("/isochrones", params=params)
+    assert first.headers["x-cache"] == "miss"
+    again = client.get("/isochrones", params={**params, "minutes": [10, 5]})  # same set
+    assert again.headers["x-cache"] == "hit" and again.content == first.content
+    # 0.00001 degree east (0.8 m, 0.6 s of walking at 5 km/h) snaps to the same
+    # junction with an off-network leg in the same 2 s step: the same polygons
+    near = client.get("/isochrones", params={**params, "lon": 7.05001})
+    assert near.headers["x-cache"] == "hit"
+    # 0.0001 degree (7.9 m, 5.7 s) is another step: computed afresh
+    assert client.get("/isochrones", params={**params, "lon": 7.0501}).headers["x-cache"] == "miss"
+    # another minute set is another entry
+    assert client.get("/isochrones", params={**params, "minutes": 5}).headers["x-cache"] == "miss"
+    info = client.app.state.engine.isochrone_cache_info()  # type: ignore[attr-defined]
+    assert (info["hits"], info["misses"], info["size"]) == (2, 3, 3)
+
+
+def test_isochrone_cache_is_bounded_and_can_be_off(
+    make_settings: Callable[..., Settings],
+) -> None:
+    with TestClient(create_app(make_settings(isochrone_cache_size=2))) as c:
+        for lon in (7.05, 7.15, 7.25):  # three junctions, capacity 2: 7.05 is evicted
+            c.get("/isochrones", params={"lon": lon, "lat": 45.05, "minutes": 5})
+        assert (
+            c.get("/isochrones", params={"lon": 7.25, "lat": 45.05, "minutes": 5}).headers[
+                "x-cache"
+            ]
+            == "hit"
+        )
+        assert (
+            c.get("/isochrones", params={"lon": 7.05, "lat": 45.05, "minutes": 5}).headers[
+                "x-cache"
+            ]
+            == "miss"
+        )
+    with TestClient(create_app(make_settings(isochrone_cache_size=0))) as c:
+        for _ in range(2):
+            r = c.get("/isochrones", params={"lon": 7.05, "lat": 45.05, "minutes": 5})
+            assert r.headers["x-cache"] == "miss"
+        fc = FeatureCollection.model_validate(r.json())
+        # a 5-minute contour on the 10 m/s grid: at least the 2 x 3 steps of roads
+        # around the origin (about 3 x 2.2 km), far less than the 23 x 11 km grid
+        area = (fc.features[0].properties or {})["area_km2"]
+        assert 5 < area < 60

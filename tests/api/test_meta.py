@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
 from territorio._version import __version__
+from territorio.api import Settings, create_app
 from territorio.api.models import CategoryOut, LandingPage, MetaInfo
 from territorio.categories import CATEGORIES
 from territorio.db.models import OFFER_CATEGORIES
+from territorio.maps import OSM_TILES
 
+from .conftest import make_bundle, make_plan
 from .support import body
 
 # Built from tests/api/conftest.py MANIFEST.
@@ -69,3 +75,48 @@ def test_openapi_and_docs(client: TestClient) -> None:
     docs = client.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+
+
+def test_landing_links_the_pages_for_people(client: TestClient) -> None:
+    page = body(client.get("/"), LandingPage)  # no Accept: an API client gets JSON
+    html = [link for link in page.links if link.type == "text/html" and link.rel == "alternate"]
+    assert [link.href for link in html] == ["http://testserver/wpt/"]
+    # a browser prefers HTML: sent to the pages
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    r = client.get("/", headers={"Accept": browser}, follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (303, "/wpt/")
+    # ... unless it asks for JSON; and a JSON client is never redirected
+    assert client.get("/", params={"f": "json"}, headers={"Accept": browser}).status_code == 200
+    for accept in ("application/json", "*/*", "application/json, text/html;q=0.5"):
+        assert client.get("/", headers={"Accept": accept}).status_code == 200
+    # the OGC API landing page is untouched
+    ogc = body(client.get("/ogc", headers={"Accept": browser}), LandingPage)
+    assert {"self", "conformance", "data"} <= {link.rel for link in ogc.links}
+
+
+def test_wpt_pages_are_served_with_configurable_tiles(
+    make_settings: Callable[..., Settings],
+) -> None:
+    assert Settings().tiles_url == OSM_TILES  # the maps' default
+    with TestClient(create_app(make_settings())) as c:
+        r = c.get("/wpt/", headers={"Accept": "text/html"})
+        assert r.status_code == 200 and "Borgo Val Chiara" in r.text
+        assert "tile.openstreetmap.org" in c.get("/wpt/mappe/comune/001002.html").text
+    for off in (None, "none"):
+        with TestClient(create_app(make_settings(tiles_url=off))) as c:
+            page = c.get("/wpt/mappe/comune/001002.html")
+            assert page.status_code == 200 and "tile.openstreetmap.org" not in page.text
+    # the pages are not API operations
+    with TestClient(create_app(make_settings())) as c:
+        assert not [p for p in c.get("/openapi.json").json()["paths"] if p.startswith("/wpt")]
+
+
+def test_plan_results_found_beside_the_bundle(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path / "terra")
+    s = Settings(bundle_path=bundle, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with TestClient(create_app(s)) as c:  # no terra-plan yet: no planning results
+        assert body(c.get("/meta"), MetaInfo).features["planning"] is False
+    make_plan(tmp_path / "terra-plan")  # where `territorio plan` writes by default
+    with TestClient(create_app(s)) as c:
+        assert body(c.get("/meta"), MetaInfo).features["planning"] is True
+        assert c.get("/planning/clusters/C01").status_code == 200

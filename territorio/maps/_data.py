@@ -165,3 +165,14 @@ def municipality_isochrones(bundle: Bundle, row: pd.Series) -> tuple[gpd.GeoData
     except OutsideCoverageError as exc:
         log.info("no isochrones for %s: %s", row.get("pro_com_t"), exc)
         return None, True
+
+
+def no_data_categories(access: pd.DataFrame | None, code: str) -> list[str]:
+    """Return the categories with status ``no_data`` for ``code`` in ``access_municipalities``.
+
+    Returns an empty list when there is no access table.
+    """
+    if access is None or len(access) == 0:
+        return []
+    rows = access[(access["pro_com_t"].astype(str) == str(code)) & (access["status"] == "no_data")]
+    return [str(c) for c in rows["category"]]

@@ -38,8 +38,9 @@ LANGS = ("it", "en")
 
 #: Five sequential classes (ColorBrewer YlOrRd), short to long times.
 TIME_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
-#: Five sequential classes (ColorBrewer PuRd), least to most marginal.
-SCORE_COLOURS = ("#f1eef6", "#d7b5d8", "#df65b0", "#dd1c77", "#980043")
+#: Five sequential classes (ColorBrewer PuRd), least to most marginal; the
+#: first is darker than PuRd's #f1eef6 so it never reads as "no data" (white).
+SCORE_COLOURS = ("#e4d3e8", "#d7b5d8", "#df65b0", "#dd1c77", "#980043")
 #: SNAI classes A-F (poli dark green to ultraperipheral purple).
 SNAI_COLOURS = {
     "A": "#1b7837",
@@ -85,7 +86,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "clusters": ("Aree sottoservite", "Underserved clusters"),
     "sites": ("Siti proposti per cooperative", "Proposed cooperative sites"),
     "services": ("Servizi", "Services"),
-    "isochrones": ("Isocrone dal punto di riferimento", "Isochrones from the reference point"),
+    "isochrones": (
+        "Isocrone in auto dal punto di riferimento",
+        "Car isochrones from the reference point",
+    ),
     "ref_point": ("Punto di riferimento", "Reference point"),
     "boundary": ("Confine comunale", "Municipal boundary"),
     "offers": ("Offerte di welfare", "Welfare offers"),
@@ -107,6 +111,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "Risultati di pianificazione assenti: eseguire prima «territorio plan»",
         "No planning outputs: run «territorio plan» first",
     ),
+    "score_hint": ("più alto = più marginale", "higher = more marginal"),
+    "layer_off": ("livello spento, attivabile in alto", "layer off, switch it on above"),
     "no_sites": ("nessun sito proposto in questo piano", "no sites proposed in this plan"),
     "iso_outside": (
         "Isocrone non disponibili: fuori copertura della rete stradale",
@@ -274,7 +280,9 @@ class Legend(MacroElement):
         .territorio-legend {background: rgba(255,255,255,0.92); padding: 6px 9px;
           font: 12px/1.3 "DejaVu Sans", Arial, sans-serif; border-radius: 5px;
           box-shadow: 0 0 12px rgba(0,0,0,0.25); max-height: 70vh; overflow-y: auto;
-          color: #222;}
+          color: #222; max-width: 300px;}
+        .territorio-cluster-label {color: #0b3c8c; font: bold 13px/18px "DejaVu Sans", Arial,
+          sans-serif; text-align: center; text-shadow: 0 0 3px #fff, 0 0 3px #fff;}
         .territorio-legend h4 {margin: 0 0 4px; font-size: 13px;}
         .territorio-legend .row {display: flex; align-items: center; gap: 6px; margin: 2px 0;}
         .territorio-legend .sw {width: 18px; height: 14px; border: 1px solid #555;

@@ -135,6 +135,7 @@ def marginality_map(
             tr("outside", lang),
             np.where(np.isfinite(score), [f"{v:.1f}" for v in score], tr("no_data", lang)),
         )
+        txt_keys = {"no_data"} if bool((~outside & ~np.isfinite(score)).any()) else set()
         rank = mg["rank"] if "rank" in mg.columns else pd.Series([None] * len(mg))
         factor = mg["main_factor"] if "main_factor" in mg.columns else pd.Series([None] * len(mg))
         cluster = mg["cluster_id"] if "cluster_id" in mg.columns else pd.Series([None] * len(mg))
@@ -173,8 +174,9 @@ def marginality_map(
         group.add_to(fmap)
         body = (
             f"<h4>{esc(name)}</h4>"
+            + f"<div>{esc(tr('score_hint', lang))}</div>"
             + class_rows(SCORE_BINS, SCORE_COLOURS, unit="", lower=0)
-            + swatch(NO_DATA_FILL, tr("no_data", lang))
+            + (swatch(NO_DATA_FILL, tr("no_data", lang)) if "no_data" in txt_keys else "")
         )
         sections.append((name, body))
 
@@ -224,7 +226,11 @@ def marginality_map(
                 swatch(SNAI_COLOURS[k], SNAI_TEXT[k][0 if lang == "it" else 1])
                 for k in SNAI_COLOURS
             )
-            + swatch(NO_DATA_FILL, tr("no_data", lang))
+            + (
+                swatch(NO_DATA_FILL, tr("no_data", lang))
+                if any(not o and k not in SNAI_TEXT for o, k in zip(outside, klass, strict=True))
+                else ""
+            )
         )
         sections.append((name, body))
 
@@ -250,8 +256,9 @@ def marginality_map(
         site_label = tr("sites", lang) if len(sites) else tr("no_sites", lang)
         if len(sites):
             _add_sites(fmap, sites, lang=lang)
+        star = SITE_COLOUR if len(sites) else GREY
         always += (
-            f'<div class="row"><div class="territorio-icon" style="background:{SITE_COLOUR}">'
+            f'<div class="row"><div class="territorio-icon" style="background:{star}">'
             f"★</div><span>{esc(site_label)}</span></div>"
         )
     sections.append((None, always))
@@ -324,6 +331,20 @@ def _add_clusters(
             aliases=[tr("members", lang), tr("population", lang)],
         ),
     ).add_to(group)
+    # The cluster id written on the map, so the reports' C01, C02 ... are found.
+    for geom, gid in zip(frame.geometry, ids, strict=True):
+        pt = geom.representative_point()
+        folium.Marker(
+            [round(pt.y, 5), round(pt.x, 5)],
+            icon=folium.DivIcon(
+                html=f'<div class="territorio-cluster-label">{esc(gid.removeprefix("cluster-"))}'
+                "</div>",
+                icon_size=(40, 18),
+                icon_anchor=(20, 9),
+                class_name="t-mk",
+            ),
+            interactive=False,
+        ).add_to(group)
     group.add_to(fmap)
 
 

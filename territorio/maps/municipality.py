@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import folium
 import geopandas as gpd
 import numpy as np
+from folium.plugins import MarkerCluster
 
 from territorio.errors import NotFoundError
+from territorio.maps._assets import CLUSTER_CSS, CLUSTER_JS, use_local_assets
 from territorio.maps._style import (
+    CATEGORY_STYLE,
     GREY,
     HATCH_FILL,
     MUNICIPALITY_TOLERANCE_M,
+    NO_DATA_FILL,
     OSM_TILES,
     Legend,
     base_map,
@@ -27,11 +33,23 @@ from territorio.maps._style import (
 )
 from territorio.schemas import require_columns
 
-__all__ = ["ISOCHRONE_COLOURS", "municipality_map", "municipality_services"]
+__all__ = [
+    "CLUSTER_ABOVE",
+    "HIDDEN_CATEGORIES",
+    "ISOCHRONE_COLOURS",
+    "municipality_map",
+    "municipality_services",
+]
 
 #: Isochrone fill colours by minutes (10, 20, 30): near = dark green.
 ISOCHRONE_COLOURS: dict[int, str] = {10: "#1a9850", 20: "#91cf60", 30: "#d9ef8b"}
 BOUNDARY_COLOUR = "#222222"
+#: Categories drawn but switched off at first (dense infrastructure that would
+#: hide the services; the layer control switches them on).
+HIDDEN_CATEGORIES = frozenset({"pt_stop"})
+#: Categories with more services than this in the municipality are clustered
+#: (a disc of the category's colour with the count), e.g. Torino's 285 pharmacies.
+CLUSTER_ABOVE = 25
 
 
 def municipality_services(
@@ -55,6 +73,7 @@ def municipality_map(
     services: gpd.GeoDataFrame | None = None,
     isochrones: gpd.GeoDataFrame | None = None,
     isochrones_outside: bool = False,
+    no_data: Sequence[str] = (),
     tiles: str | None = OSM_TILES,
     lang: str = "it",
     tolerance_m: float = MUNICIPALITY_TOLERANCE_M,
@@ -81,6 +100,10 @@ def municipality_map(
     isochrones_outside
         True when there are no isochrones because the reference point is
         outside the road network's coverage: the legend says so.
+    no_data
+        Service categories no source covers in this municipality (status
+        ``no_data`` in ``access_municipalities``): listed in the legend, so
+        that a missing icon is not read as a missing service.
     tiles, lang, tolerance_m
         As in :func:`territorio.maps.choropleth_map`.
 
@@ -109,7 +132,10 @@ def municipality_map(
             isochrones.sort_values("minutes", ascending=False).reset_index(drop=True),
             tolerance_m=tolerance_m,
         )
-        ib = iso.total_bounds
+        # Fit the municipality and its 10-minute area: the 30-minute contour
+        # of a city reaches far beyond what one screen can show legibly.
+        small = iso[iso["minutes"] == iso["minutes"].min()]
+        ib = small.total_bounds
         bounds = [
             min(bounds[0], ib[0]),
             min(bounds[1], ib[1]),
@@ -181,16 +207,48 @@ def municipality_map(
         if len(svc):
             legend += f"<h4>{esc(tr('services', lang))}</h4>"
             for cat, part in svc.groupby("category", sort=True):
-                label = category_label(str(cat), lang)
-                group = folium.FeatureGroup(name=f"{label} ({len(part)})", overlay=True, show=True)
-                for geom, name in zip(part.geometry, part["name"], strict=True):
-                    folium.Marker(
-                        [round(geom.y, 5), round(geom.x, 5)],
-                        icon=div_icon(icon_html(str(cat))),
-                        tooltip=f"<b>{esc(label)}</b><br>{esc(name)}",
-                    ).add_to(group)
-                group.add_to(fmap)
-                legend += icon_row(str(cat), f"{label} ({len(part)})")
+                _add_category(fmap, str(cat), part, lang=lang)
+                label = f"{category_label(str(cat), lang)} ({len(part)})"
+                if cat in HIDDEN_CATEGORIES:
+                    label += f" – {tr('layer_off', lang)}"
+                legend += icon_row(str(cat), label)
+    if no_data:
+        missing = ", ".join(category_label(c, lang) for c in no_data)
+        legend += swatch(NO_DATA_FILL, f"{tr('no_data', lang)}: {missing}")
     Legend([(None, legend)]).add_to(fmap)
-    folium.LayerControl(collapsed=True).add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap
+
+
+def _add_category(fmap: folium.Map, cat: str, part: gpd.GeoDataFrame, *, lang: str) -> None:
+    """One toggleable layer of a category's services; clustered when dense."""
+    label = category_label(cat, lang)
+    name = f"{label} ({len(part)})"
+    show = cat not in HIDDEN_CATEGORIES
+    layer: folium.FeatureGroup | MarkerCluster
+    if len(part) > CLUSTER_ABOVE:
+        colour = CATEGORY_STYLE.get(cat, ("#616161", "?"))[0]
+        layer = use_local_assets(
+            MarkerCluster(
+                name=name,
+                show=show,
+                icon_create_function=(
+                    "function (c) { return L.divIcon({className: 't-mk', iconSize: [30, 30], "
+                    f'html: \'<div class="territorio-icon" style="background:{colour};'
+                    "width:30px;height:30px;line-height:30px\">' + c.getChildCount() + "
+                    "'</div>'}); }"
+                ),
+                options={"showCoverageOnHover": False, "maxClusterRadius": 40},
+            ),
+            js=CLUSTER_JS,
+            css=CLUSTER_CSS,
+        )
+    else:
+        layer = folium.FeatureGroup(name=name, overlay=True, show=show)
+    for geom, svc_name in zip(part.geometry, part["name"], strict=True):
+        folium.Marker(
+            [round(geom.y, 5), round(geom.x, 5)],
+            icon=div_icon(icon_html(cat)),
+            tooltip=f"<b>{esc(label)}</b><br>{esc(svc_name)}",
+        ).add_to(layer)
+    layer.add_to(fmap)

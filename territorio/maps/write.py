@@ -17,6 +17,7 @@ from territorio.maps._data import (
     load_plan,
     marginality_table,
     municipality_isochrones,
+    no_data_categories,
     resolve_plan_dir,
 )
 from territorio.maps._style import check_lang, tr
@@ -159,6 +160,7 @@ def write_maps(
     )
 
     services = b.layer("services") if b.has_layer("services") else None
+    access = b.layer("access_municipalities") if b.has_layer("access_municipalities") else None
     codes = list(municipalities) if municipalities is not None else []
     if municipalities is None and len(munis):
         pop = munis["pop_total"] if "pop_total" in munis.columns else None
@@ -192,6 +194,7 @@ def write_maps(
                 services=services,
                 isochrones=iso,
                 isochrones_outside=iso_outside,
+                no_data=no_data_categories(access, code),
                 tiles=tiles,
                 lang=lang,
             ),

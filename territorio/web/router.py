@@ -30,6 +30,7 @@ from territorio.maps._data import (
     load_plan,
     marginality_table,
     municipality_isochrones,
+    no_data_categories,
     resolve_plan_dir,
 )
 from territorio.maps._style import OSM_TILES, SNAI_TEXT, category_label, finite, tr
@@ -314,13 +315,18 @@ def build_router(
             if len(sel) == 0:
                 return HTMLResponse(f"unknown municipality {code}", status_code=404)
             iso, iso_outside = municipality_isochrones(site.bundle, sel.iloc[0])
-            services = site.bundle.layer("services") if site.bundle.has_layer("services") else None
+            b = site.bundle
+            services = b.layer("services") if b.has_layer("services") else None
+            access = (
+                b.layer("access_municipalities") if b.has_layer("access_municipalities") else None
+            )
             fmap = municipality_map(
                 munis,
                 code,
                 services=services,
                 isochrones=iso,
                 isochrones_outside=iso_outside,
+                no_data=no_data_categories(access, code),
                 tiles=site.tiles,
                 lang=lg,
             )

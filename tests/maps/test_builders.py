@@ -119,7 +119,7 @@ def test_marginality_map_from_plan_folder(tmp_path) -> None:
     # Score layer first: Pinerolo 10.0 -> class 0-20 (first colour); Pragelato
     # outside coverage -> hatched.
     styles = _styles(html)
-    assert styles["001191"] == "#f1eef6" and styles["001194"] == HATCH_FILL
+    assert styles["001191"] == "#e4d3e8" and styles["001194"] == HATCH_FILL
     # Cluster C01 outlined from member_codes, named by the municipalities.
     assert "cluster-C01" in html and "C01: Frossasco, Piscina" in html
     assert "6.200" in html  # residents of the cluster: 2,800 + 3,400
@@ -127,7 +127,12 @@ def test_marginality_map_from_plan_folder(tmp_path) -> None:
     assert "Residents newly served: 1.200 (of whom 65+: 300)" in html
     # SNAI tooltip: Piscina's time to the nearest hub.
     assert "18.0 min (Pinerolo)" in html
-    assert "Underserved cluster" in html and "no data" in html
+    assert "Underserved cluster" in html and _has("higher = more marginal", html)
+    # Every municipality has a score or is outside coverage: no "no data" row.
+    assert not _has("no data", html)
+    # The cluster id is written on the map.
+    # (folium writes the DivIcon html as JSON with < and > as \u003c, \u003e)
+    assert r"territorio-cluster-label\"\u003eC01\u003c/div" in html
 
 
 def test_marginality_map_without_plan_says_so(tmp_path) -> None:
@@ -144,7 +149,7 @@ def test_marginality_map_without_plan_says_so(tmp_path) -> None:
         )
     )
     assert _has("eseguire prima «territorio plan»", html)
-    assert "Siti proposti" not in html and "cluster-" not in html
+    assert "Siti proposti" not in html and '"cluster-' not in html
     # An empty sites table (siting found nothing) is said in the legend.
     plan = load_plan(syn.write_synthetic_plan(tmp_path / "p"))
     empty = plan.sites.iloc[:0] if plan.sites is not None else None
@@ -201,3 +206,42 @@ def test_municipality_map_isochrones_and_outside_note(tmp_path) -> None:
         municipality_map(munis, "001193", isochrones_outside=True, tiles=None, lang="en")
     )
     assert _has("No isochrones: outside road-network coverage", html)
+
+
+def test_municipality_map_dense_categories_and_no_data() -> None:
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import Point
+
+    from territorio.maps.municipality import CLUSTER_ABOVE
+
+    base = syn.services_frame()
+    # 26 extra pharmacies in Pinerolo (2 + 26 = 28 > CLUSTER_ABOVE = 25) and a bus stop.
+    extra = gpd.GeoDataFrame(
+        {
+            "service_id": [f"x:{i}" for i in range(27)],
+            "category": ["pharmacy"] * 26 + ["pt_stop"],
+            "name": [f"F{i}" for i in range(26)] + ["Fermata"],
+            "pro_com_t": ["001191"] * 27,
+        },
+        geometry=[Point(7.21 + 0.003 * i, 44.81 + 0.003 * i) for i in range(27)],
+        crs=4326,
+    )
+    services = pd.concat([base, extra], ignore_index=True)
+    html = render_html(
+        municipality_map(
+            syn.municipalities_frame(),
+            "001191",
+            services=gpd.GeoDataFrame(services, crs=4326),
+            no_data=["primary_care"],
+            tiles=None,
+        )
+    )
+    assert CLUSTER_ABOVE == 25
+    # One cluster layer (pharmacies), coloured like the pharmacy icon.
+    assert html.count("L.markerClusterGroup(") == 1 and "background:#2e7d32;width:30px" in html
+    assert "Farmacia (28)" in html
+    # The bus stop layer exists but starts switched off; the legend says so.
+    assert _has("Fermata trasporto pubblico (1) – livello spento", html)
+    # Categories without data are listed, so a missing icon is not a missing service.
+    assert _has("nessun dato: Medico / ambulatorio", html)

@@ -142,12 +142,22 @@ def test_real_bundle_pinerolo_page(page: Any, shared_data: Path) -> None:
         pytest.skip(f"real bundle {REAL_BUNDLE} absent: territorio build configs/torino-local.toml")
     from territorio.bundle import Bundle
     from territorio.maps._data import municipality_isochrones
-    from territorio.maps.municipality import municipality_services
+    from territorio.maps.municipality import (
+        CLUSTER_ABOVE,
+        HIDDEN_CATEGORIES,
+        municipality_services,
+    )
 
     bundle = Bundle(REAL_BUNDLE)
     munis = bundle.layer("municipalities")
     sel = munis[munis["pro_com_t"] == "001191"]
-    expected_markers = len(municipality_services(bundle.layer("services"), sel, "001191")) + 1
+    svc = municipality_services(bundle.layer("services"), sel, "001191")
+    # Markers drawn at first: every service of the categories shown (public
+    # transport stops start switched off) + the reference point; Pinerolo has
+    # no category dense enough to be clustered.
+    shown = svc[~svc["category"].isin(HIDDEN_CATEGORIES)]
+    assert shown["category"].value_counts().max() <= CLUSTER_ABOVE
+    expected_markers = len(shown) + 1
     iso, outside = municipality_isochrones(bundle, sel.iloc[0])
     expected_paths = 1 + (len(iso) if iso is not None else 0)
     app = FastAPI()

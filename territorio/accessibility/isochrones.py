@@ -2,39 +2,53 @@
 
 Method (never convex hulls):
 
-1. One bounded Dijkstra (``limit = max(minutes)``) from the points on the
-   forward graph, their off-network legs as initial offsets (virtual sources).
+1. One bounded Dijkstra (``limit = max(minutes)``, the compiled kernel of
+   :mod:`territorio.accessibility._dijkstra`) from the points on the forward
+   graph, their off-network legs as initial offsets. All contours come from
+   this one search.
 2. Every edge is sampled along its geometry every ``cell_m`` metres
-   (precomputed once and cached in the network object). The arrival time at
-   a sample at fraction ``p`` of edge ``u-v`` is
-   ``min(d[u] + p * t(u->v), d[v] + (1 - p) * t(v->u))``: fully reached edges
-   have every sample within T, partly reached edges are cut at the reached
-   fraction ``(T - d[u]) / t(u->v)`` (linear interpolation of time along the
+   (precomputed once per resolution and cached in the network object, see
+   :func:`prepare_isochrones`). The arrival time at a sample at fraction
+   ``p`` of edge ``u-v`` is ``min(d[u] + p * t(u->v), d[v] + (1 - p) * t(v->u))``:
+   fully reached edges have every sample within T, partly reached edges are
+   cut at the reached fraction (linear interpolation of time along the
    geometry), closed directions do not count.
-3. The reached samples are buffered by ``buffer_m``: each sample's arrival
-   time is spread to every grid cell (``cell_m`` metres, metric CRS) within
-   ``buffer_m`` with a minimum filter over a disc-shaped footprint, giving an
-   arrival-time surface. This is the union of the buffered reached lines
-   computed on a grid (exact up to ``cell_m``), and it is what makes a
-   30-minute contour over the whole Turin network take tens of milliseconds
-   instead of the seconds ``shapely.union_all`` of 90,000 buffered segments
-   needs (3.3 s measured).
-4. The contour for T is the polygonised set ``{arrival <= T}``, simplified by
-   ``cell_m / 2``, and unioned with the previous (smaller) contour, so larger
-   contours always contain smaller ones. Enclosed unreached patches smaller
-   than ``hole_m2`` (city blocks between reached streets) are filled.
+3. A compiled kernel (numba) takes the minimum arrival time per grid pixel
+   and spreads it to every pixel within ``buffer_m`` (a disc of pixel
+   offsets): the arrival-time surface of the buffered reached streets, i.e.
+   the union of the buffered reached lines computed on a grid (exact up to
+   ``cell_m``), in one pass over the samples, cropped to the reached box.
+4. The contour for T is the mask ``{arrival <= T}`` polygonised once with
+   :func:`rasterio.features.shapes` (with the grid's affine transform, so no
+   ungeoreferenced dataset is involved); the rings are turned into shapely
+   polygons with the vectorised constructors (no GeoJSON round trip), and
+   enclosed unreached patches (interior rings) of at most ``hole_m2`` are
+   filled. Masks of one surface are nested and filling small holes keeps them
+   nested, so larger contours contain smaller ones exactly, with no vector
+   union; the boundaries follow pixel edges (no simplification, which would
+   break the nesting), so they are valid by construction.
+
+Resolution: ``cell_m=None`` (default) takes the finest of 50, 100, 200... m
+keeping the grid of the reached area within :data:`AUTO_MAX_PIXELS`: 50 m
+up to about a 15-minute car isochrone in Turin, 100 m for a city-wide
+30-minute one. Against the exact ``method="vector"`` (10-minute contour from
+Piazza Castello, 52.1 km2, 100 m buffer), the grid area is +2.3% with 50 m
+cells (symmetric difference 4.4% of the area) and +5.5% with 100 m cells
+(7.5%); the grid is slightly larger because a pixel counts as reached when
+a sample falls anywhere in it.
 
 ``method="vector"`` does steps 2-3 literally instead: reached edges whole,
 partly reached edges cut with :func:`shapely.ops.substring` at the reached
 fraction, ``shapely.union_all`` of their buffers. It is exact and is the
-reference the grid method is tested against (within 15% of area with 10 m
-cells and a 50 m buffer, the grid being slightly larger), but needs seconds
-for a city-wide contour.
+reference the grid method is tested against, but needs about a second for
+a city-wide contour.
 
-Measured on the real Turin graph (73,192 nodes, 2 shared cores): 30-minute
-contour from Piazza Castello 92-95 ms with the defaults (grid, 50 m cells,
-100 m buffer), after the first call on a network (which samples the edges
-once, about 0.3 s); ``bench/accessibility.py`` reprints it.
+Measured on the real Turin graph (73,192 nodes, 2 cores shared with other
+jobs, load about 2): 30-minute contour from Piazza Castello 36-38 ms, 15-minute
+19-20 ms, nested 10/20/30 47 ms, once the network is prepared (the first call
+samples the edges and loads the compiled kernels, about 1 s; call
+:func:`prepare_isochrones` at start-up). Before this method: 92-110 ms for
+30 minutes. ``bench/accessibility.py`` reprints the figures.
 """
 
 from __future__ import annotations
@@ -51,18 +65,36 @@ from territorio.accessibility.nearest import multi_source
 from territorio.accessibility.network import RoadNetwork
 from territorio.errors import OutsideCoverageError, UnsupportedModeError
 
-__all__ = ["isochrones", "isochrones_geojson"]
+__all__ = [
+    "AUTO_CELL_M",
+    "AUTO_MAX_PIXELS",
+    "isochrones",
+    "isochrones_geojson",
+    "prepare_isochrones",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
 
 def _samples(net: RoadNetwork, cell_m: float) -> dict[str, Any]:
-    """Sample every routable edge along its geometry; cached per ``cell_m``."""
+    """Sample every routable edge every ``cell_m`` metres; cached per ``cell_m``.
+
+    Returns the samples in edge order (end nodes ``eu``/``ev``, fraction
+    ``p`` along ``u -> v``, direction times ``tf``/``tr``, ``inf`` if closed)
+    and their pixel (``ix``, ``iy``) on a grid of ``cell_m`` cells anchored
+    at (``x0``, ``y1``), ``width`` x ``height`` pixels. Also loads the
+    compiled kernels, so calling it once (``Engine.warm_up`` does) leaves
+    nothing to prepare on the first request.
+    """
     key = f"iso_samples_{cell_m}"
     if key in net._cache:
         return dict(net._cache[key])
     import shapely
 
+    from territorio.accessibility._dijkstra import warm_up
+
+    warm_up()
+    _field_kernel()
     n_edges = len(net.edge_u)
     tf = np.full(n_edges, np.inf)
     tr = np.full(n_edges, np.inf)
@@ -75,8 +107,7 @@ def _samples(net: RoadNetwork, cell_m: float) -> dict[str, Any]:
     rows = np.flatnonzero(used)
     geoms = net.edge_geoms[rows]
     length = shapely.length(geoms)
-    step = cell_m
-    count = np.maximum(2, np.ceil(length / step).astype(np.int64) + 1)
+    count = np.maximum(2, np.ceil(length / cell_m).astype(np.int64) + 1)
     edge = np.repeat(rows, count)
     starts = np.concatenate([[0], np.cumsum(count)[:-1]])
     k = np.arange(count.sum()) - np.repeat(starts, count)
@@ -88,27 +119,63 @@ def _samples(net: RoadNetwork, cell_m: float) -> dict[str, Any]:
     y1 = float(np.ceil(y.max() / cell_m) * cell_m)
     ix = np.floor((x - x0) / cell_m).astype(np.int64)
     iy = np.floor((y1 - y) / cell_m).astype(np.int64)
-    width = int(ix.max()) + 1
-    height = int(iy.max()) + 1
-    pix = iy * width + ix
-    order = np.argsort(pix, kind="stable")
-    upix, first = np.unique(pix[order], return_index=True)
     out = {
         "eu": net.edge_u[edge],
         "ev": net.edge_v[edge],
         "p": p,
         "tf": tf[edge],
         "tr": tr[edge],
-        "order": order,
-        "upix": upix,
-        "first": first,
+        "ix": ix,
+        "iy": iy,
         "x0": x0,
         "y1": y1,
-        "width": width,
-        "height": height,
+        "width": int(ix.max()) + 1,
+        "height": int(iy.max()) + 1,
     }
     net._cache[key] = out
     return dict(out)
+
+
+def _padded(net: RoadNetwork, cell_m: float, pad: int) -> dict[str, Any]:
+    """Flat pixel index of every sample on the grid padded by ``pad`` pixels (cached)."""
+    key = f"iso_padded_{cell_m}_{pad}"
+    if key not in net._cache:
+        s = _samples(net, cell_m)
+        width = s["width"] + 2 * pad
+        height = s["height"] + 2 * pad
+        pix = (s["iy"] + pad) * width + (s["ix"] + pad)
+        net._cache[key] = {"pix": pix.astype(np.int64), "W": width, "H": height}
+    return dict(net._cache[key])
+
+
+def prepare_isochrones(net: RoadNetwork, *, cell_m: Sequence[float] = (50.0, 100.0)) -> None:
+    """Precompute the edge samples of the grid method and load its compiled kernels.
+
+    Call it once after building a network that will serve isochrones (an API
+    server at start-up), so no request pays for it (about 1 s on Turin).
+
+    Parameters
+    ----------
+    net
+        The road network.
+    cell_m
+        Grid resolutions to prepare (the automatic resolution uses 50 m and,
+        for city-wide contours, 100 m or more).
+    """
+    for c in cell_m:
+        _samples(net, float(c))
+
+
+_FIELD: Any = None
+
+
+def _field_kernel() -> Any:
+    global _FIELD
+    if _FIELD is None:
+        from territorio.accessibility._iso_kernel import arrival_field
+
+        _FIELD = arrival_field
+    return _FIELD
 
 
 _BUNDLE_NETWORKS: weakref.WeakKeyDictionary[Any, dict[str, RoadNetwork]] = (
@@ -137,12 +204,6 @@ def _resolve(network: Any, mode: str) -> RoadNetwork:
     )
 
 
-def _disc(radius_px: float) -> npt.NDArray[np.bool_]:
-    r = int(np.ceil(radius_px))
-    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
-    return np.asarray((xx * xx + yy * yy) <= radius_px * radius_px + 1e-9)
-
-
 def isochrones(
     network: Any,
     points: Sequence[tuple[float, float]],
@@ -150,7 +211,7 @@ def isochrones(
     *,
     mode: str = "car",
     buffer_m: float = 100.0,
-    cell_m: float = 50.0,
+    cell_m: float | None = None,
     hole_m2: float = 250_000.0,
     method: str = "grid",
 ) -> Any:
@@ -173,8 +234,9 @@ def isochrones(
     buffer_m
         Distance (metres) around the reached streets counted as reached.
     cell_m
-        Grid resolution (metres) of the buffering step; the contours are
-        simplified by ``cell_m / 2``.
+        Grid resolution (metres) of the buffering step; ``None`` (default)
+        chooses it from the reached extent (50 m, coarser for city-wide
+        contours; see the module notes).
     hole_m2
         Unreached patches enclosed by the contour and smaller than this
         (square metres; default 0.25 km2, a few city blocks) are filled;
@@ -218,11 +280,12 @@ def isochrones(
         )
     limit = mins[-1] * 60.0
     cov = snap.covered
-    d, _ = multi_source(net.graph, snap.node[cov], snap.offset_s[cov], limit=limit)
+    d, _ = multi_source(net.compiled("forward"), snap.node[cov], snap.offset_s[cov], limit=limit)
     if method == "vector":
         contours = _vector_contours(net, d, mins, buffer_m)
     elif method == "grid":
-        contours = _grid_contours(net, d, mins, buffer_m, cell_m, hole_m2)
+        cell = _auto_cell(net, d, limit, buffer_m) if cell_m is None else float(cell_m)
+        contours = _grid_contours(net, d, mins, buffer_m, cell, hole_m2)
     else:
         raise ValueError(f"method must be 'grid' or 'vector', got {method!r}")
     gdf = gpd.GeoDataFrame(
@@ -265,6 +328,77 @@ def _vector_contours(
     return out
 
 
+#: Largest grid (pixels) the automatic resolution allows for one isochrone.
+AUTO_MAX_PIXELS = 160_000
+#: Finest automatic resolution (metres).
+AUTO_CELL_M = 50.0
+
+
+def _auto_cell(net: RoadNetwork, d: FloatArray, limit: float, buffer_m: float) -> float:
+    """Return the finest of 50, 100, 200... m keeping the grid within ``AUTO_MAX_PIXELS``."""
+    reached = d <= limit
+    if not reached.any():
+        return AUTO_CELL_M
+    x, y = net.x[reached], net.y[reached]
+    w = float(x.max() - x.min()) + 2 * buffer_m
+    h = float(y.max() - y.min()) + 2 * buffer_m
+    cell = AUTO_CELL_M
+    while (w / cell) * (h / cell) > AUTO_MAX_PIXELS:
+        cell *= 2.0
+    return cell
+
+
+def _polygons(res: list[Any], hole_m2: float) -> Any:
+    """Build one MultiPolygon from rasterio ``shapes`` output, dropping small holes.
+
+    The rings are read into one coordinate array and built with shapely's
+    vectorised constructors (no GeoJSON round trip); interior rings whose area
+    (shoelace formula) is at most ``hole_m2`` are left out, i.e. filled.
+    """
+    import shapely
+
+    rings: list[Any] = []
+    ring_poly: list[int] = []
+    is_hole: list[bool] = []
+    for k, g in enumerate(res):
+        for j, ring in enumerate(g["coordinates"]):
+            rings.append(ring)
+            ring_poly.append(k)
+            is_hole.append(j > 0)
+    if not rings:
+        return shapely.MultiPolygon()
+    lens = np.fromiter((len(r) for r in rings), np.int64, len(rings))
+    xy = np.fromiter(
+        (c for r in rings for pt in r for c in pt), np.float64, 2 * int(lens.sum())
+    ).reshape(-1, 2)
+    rid = np.repeat(np.arange(len(rings)), lens)
+    keep = ~np.asarray(is_hole)
+    if hole_m2 > 0 and not keep.all():
+        x, y = xy[:, 0], xy[:, 1]
+        cross = x[:-1] * y[1:] - x[1:] * y[:-1]
+        same = rid[:-1] == rid[1:]
+        area = np.abs(np.bincount(rid[:-1][same], weights=cross[same], minlength=len(rings))) / 2
+        keep |= area > hole_m2
+    else:
+        keep[:] = True
+    kept = keep[rid]
+    new_id = np.cumsum(keep) - 1
+    lr = shapely.linearrings(xy[kept], indices=new_id[rid[kept]])
+    polys = shapely.polygons(lr, indices=np.asarray(ring_poly)[keep])
+    filled = np.flatnonzero(~keep)
+    if len(filled):
+        # reached islands inside a filled hole are now covered by their
+        # surrounding polygon: drop them (overlapping parts would be invalid)
+        lost = shapely.linearrings(xy[~kept], indices=np.searchsorted(filled, rid[~kept]))
+        tree = shapely.STRtree(shapely.polygons(lost))
+        inner, _ = tree.query(polys, predicate="within")
+        polys = np.delete(polys, np.unique(inner))
+    geom = shapely.multipolygons(polys)
+    if not shapely.is_valid(geom):  # pragma: no cover - rasterio's rings are valid
+        geom = shapely.make_valid(geom)
+    return geom
+
+
 def _grid_contours(
     net: RoadNetwork,
     d: FloatArray,
@@ -277,59 +411,36 @@ def _grid_contours(
     import shapely
     from rasterio.features import shapes
     from rasterio.transform import Affine
-    from scipy.ndimage import label, minimum_filter
 
     limit = mins[-1] * 60.0
-    s = _samples(net, cell_m)
-    with np.errstate(invalid="ignore"):
-        arrival = np.fmin(d[s["eu"]] + s["p"] * s["tf"], d[s["ev"]] + (1.0 - s["p"]) * s["tr"])
-    arrival = np.where(np.isnan(arrival), np.inf, arrival)
-    pix_min = np.minimum.reduceat(arrival[s["order"]], s["first"])
-    reached = pix_min <= limit
-    if not reached.any():
-        return [shapely.Polygon() for _ in mins]
-    upix = s["upix"][reached]
-    pix_min = pix_min[reached]
-    width = s["width"]
-    iy, ix = np.divmod(upix, width)
     r_px = buffer_m / cell_m
-    pad = int(np.ceil(r_px)) + 1
-    r0, c0 = int(iy.min()) - pad, int(ix.min()) - pad
-    h = int(iy.max()) - r0 + pad + 1
-    w = int(ix.max()) - c0 + pad + 1
-    grid = np.full((h, w), np.inf, dtype=np.float32)
-    grid[iy - r0, ix - c0] = pix_min
-    field = minimum_filter(grid, footprint=_disc(r_px), mode="constant", cval=np.inf)
-    transform = Affine(cell_m, 0.0, s["x0"] + c0 * cell_m, 0.0, -cell_m, s["y1"] - r0 * cell_m)
+    rad = int(np.ceil(r_px))
+    pad = rad + 1
+    s = _samples(net, cell_m)
+    g = _padded(net, cell_m, pad)
+    width = g["W"]
+    yy, xx = np.mgrid[-rad : rad + 1, -rad : rad + 1]
+    inside = (xx * xx + yy * yy) <= r_px * r_px + 1e-9
+    disc = (yy[inside] * width + xx[inside]).astype(np.int64)
+    field, r0, r1, c0, c1 = _field_kernel()(
+        np.ascontiguousarray(d, dtype=np.float64), s["eu"], s["ev"], s["p"], s["tf"], s["tr"],
+        g["pix"], limit, g["W"] * g["H"], width, disc, pad,
+    )  # fmt: skip
+    if r1 < r0:
+        return [shapely.MultiPolygon() for _ in mins]
+    sub = field.reshape(g["H"], width)[r0 : r1 + 1, c0 : c1 + 1]
+    # pixel (row, col) of the padded grid has its top-left corner at
+    # (x0 + (col - pad) * cell, y1 - (row - pad) * cell)
+    transform = Affine(
+        cell_m, 0.0, s["x0"] + (c0 - pad) * cell_m, 0.0, -cell_m, s["y1"] - (r0 - pad) * cell_m
+    )
     contours = []
-    prev = None
-    max_hole_px = hole_m2 / (cell_m * cell_m)
     for m in mins:
-        mask = field <= m * 60.0
-        if max_hole_px > 0:
-            # fill enclosed unreached patches smaller than ``hole_m2`` (city blocks)
-            holes, n_holes = label(~mask)
-            if n_holes:
-                size = np.bincount(holes.ravel(), minlength=n_holes + 1)
-                border = np.unique(np.concatenate([holes[0], holes[-1], holes[:, 0], holes[:, -1]]))
-                small = size <= max_hole_px
-                small[0] = False
-                small[border] = False
-                mask |= small[holes]
-        rings = [g for g, _ in shapes(mask.astype(np.uint8), mask=mask, transform=transform)]
-        if rings:
-            # rasterio yields disjoint polygons: one MultiPolygon, no overlay needed;
-            # parsing them as one GeoJSON string is faster than building each ring
-            coords = [g["coordinates"] for g in rings]
-            geom = shapely.from_geojson(json.dumps({"type": "MultiPolygon", "coordinates": coords}))
-            geom = shapely.simplify(geom, cell_m / 2.0, preserve_topology=False)
-            geom = shapely.make_valid(geom)
-        else:
-            geom = shapely.Polygon()
-        if prev is not None:
-            geom = shapely.union(geom, prev)
-        prev = geom
-        contours.append(geom)
+        mask = sub <= m * 60.0
+        # one polygonisation per contour; the masks of one field are nested, and
+        # filling holes up to hole_m2 keeps them nested (see module doc)
+        res = [geo for geo, _ in shapes(mask.view(np.uint8), mask=mask, transform=transform)]
+        contours.append(_polygons(res, hole_m2))
     return contours
 
 

@@ -279,8 +279,8 @@ class Legend(MacroElement):
         <style>
         .territorio-legend {background: rgba(255,255,255,0.92); padding: 6px 9px;
           font: 12px/1.3 "DejaVu Sans", Arial, sans-serif; border-radius: 5px;
-          box-shadow: 0 0 12px rgba(0,0,0,0.25); max-height: 70vh; overflow-y: auto;
-          color: #222; max-width: 300px;}
+          box-shadow: 0 0 12px rgba(0,0,0,0.25); max-height: 60vh; overflow-y: auto;
+          color: #222; max-width: min(300px, 45vw);}
         .territorio-cluster-label {color: #0b3c8c; font: bold 13px/18px "DejaVu Sans", Arial,
           sans-serif; text-align: center; text-shadow: 0 0 3px #fff, 0 0 3px #fff;}
         .territorio-legend h4 {margin: 0 0 4px; font-size: 13px;}

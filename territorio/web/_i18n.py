@@ -48,6 +48,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "rank_of": "({rank}° su {n} comuni con indice)",
         "cluster": "Area sottoservita",
         "no_cluster": "nessuna",
+        "snai_outside": (
+            "non calcolabile: punto di riferimento fuori copertura della rete stradale "
+            "o nessun polo raggiungibile"
+        ),
         "no_plan": "Pianificazione non ancora eseguita: eseguire prima «territorio plan».",
         "source": "Fonte dei dati",
         "lang_switch": "English",
@@ -100,6 +104,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "rank_of": "(rank {rank} of {n} municipalities with an index)",
         "cluster": "Underserved cluster",
         "no_cluster": "none",
+        "snai_outside": (
+            "not computable: reference point outside road-network coverage or no hub reachable"
+        ),
         "no_plan": "Planning not run yet: run «territorio plan» first.",
         "source": "Data source",
         "lang_switch": "Italiano",

@@ -405,7 +405,7 @@ def _plan_facts(plan: PlanOutputs | None, code: str, lang: str) -> dict[str, Any
     if klass in SNAI_TEXT:
         klass_text = SNAI_TEXT[klass][0 if lang == "it" else 1]
     else:
-        klass_text = t["status_outside_coverage"] if outside else t["status_no_data"]
+        klass_text = t["snai_outside"] if outside else t["status_no_data"]
     polo = None
     if finite(rec.get("time_to_polo_min")):
         polo = _min_text(rec["time_to_polo_min"], lang)

@@ -112,7 +112,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "No planning outputs: run «territorio plan» first",
     ),
     "score_hint": ("più alto = più marginale", "higher = more marginal"),
-    "layer_off": ("livello spento, attivabile in alto", "layer off, switch it on above"),
+    "layer_off": (
+        "livello spento, attivabile dal selettore dei livelli in alto a destra",
+        "layer off, switch it on in the layer control (top right)",
+    ),
     "no_sites": ("nessun sito proposto in questo piano", "no sites proposed in this plan"),
     "iso_outside": (
         "Isocrone non disponibili: fuori copertura della rete stradale",

@@ -216,7 +216,9 @@ def municipality_map(
         missing = ", ".join(category_label(c, lang) for c in no_data)
         legend += swatch(NO_DATA_FILL, f"{tr('no_data', lang)}: {missing}")
     Legend([(None, legend)]).add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    # Collapsed: on a municipality page the map is a small frame, and the
+    # legend already names every layer.
+    folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap
 
 

@@ -2,12 +2,22 @@
 
 Usage::
 
-    python bench/api.py --bundle data/torino [--workers 1] [--connections 32] [--duration 15]
+    python bench/api.py --bundle data/torino [--workers 2] [--connections 32] [--duration 15]
+        [--iso-connections 1,8,32] [--cases detail,bbox,...]
 
 Prints requests/s and p50/p95/p99 latency for: municipality detail, services in a
-bbox, nearest services (travel time from a point) and offer search. Needs ``wrk``
-(Debian package ``wrk``); falls back to a bounded async httpx client otherwise.
-Not a test: figures depend on the machine.
+bbox, nearest services (travel time from a point), isochrones and offer search.
+
+Isochrone origins vary, so the server's isochrone cache is not a trick: the
+reference points of the municipalities inside network coverage plus random
+points inside coverage (seeded), shuffled and cycled through by wrk (one path
+per request). Two isochrone cases: ``iso-mixed`` (all of those origins: mostly
+fresh computations) and ``iso-refs`` (reference points only: the real pattern
+of many requests from the same municipality, mostly cache hits). Each wrk
+run reports the share of cache hits (``X-Cache`` header).
+
+Needs ``wrk`` (Debian package ``wrk``); falls back to a bounded async httpx
+client otherwise. Not a test: figures depend on the machine.
 """
 
 from __future__ import annotations
@@ -31,10 +41,33 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 
 LUA = """
+local threads = {}
+local counter = 1
+setup = function(thread)
+  thread:set("id", counter)
+  table.insert(threads, thread)
+  counter = counter + 1
+end
+init = function(args)
+  hits = 0
+  seen = 0
+  i = (id - 1) * 7919
+end
+request = function()
+  if #paths == 0 then return wrk.format(nil) end
+  i = i + 1
+  return wrk.format("GET", paths[(i % #paths) + 1])
+end
+response = function(status, headers, body)
+  seen = seen + 1
+  if headers["X-Cache"] == "hit" or headers["x-cache"] == "hit" then hits = hits + 1 end
+end
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT %d %.3f %d %d %d %d %d\\n", summary.requests,
+  local h, n = 0, 0
+  for _, t in ipairs(threads) do h = h + t:get("hits"); n = n + t:get("seen") end
+  io.write(string.format("RESULT %d %.3f %d %d %d %d %d %d %d\\n", summary.requests,
     summary.duration / 1e6, latency:percentile(50), latency:percentile(95),
-    latency:percentile(99), summary.errors.status, summary.errors.timeout))
+    latency:percentile(99), summary.errors.status, summary.errors.timeout, h, n))
 end
 """
 
@@ -96,17 +129,28 @@ def seed_offers(base: str, token: str, lon: float, lat: float, n: int = 200) -> 
                 return
 
 
-def run_wrk(url: str, connections: int, duration: int, threads: int) -> dict[str, float]:
+def _lua_paths(paths: list[str]) -> str:
+    quoted = ",\n".join(json.dumps(p) for p in paths)
+    return f"paths = {{\n{quoted}\n}}\n"
+
+
+def run_wrk(
+    url: str, connections: int, duration: int, threads: int, paths: list[str] | None = None
+) -> dict[str, float]:
+    """Run wrk on ``url`` (or cycle through ``paths`` on its host); parse the results."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(_lua_paths(paths or []))
         fh.write(LUA)
         script = fh.name
+    threads = max(1, min(threads, connections))
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "-s", script, url],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "30s",
+         "-s", script, url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     os.unlink(script)
     line = next(x for x in out.splitlines() if x.startswith("RESULT"))
-    n, secs, p50, p95, p99, bad, timeouts = line.split()[1:]
+    n, secs, p50, p95, p99, bad, timeouts, hits, seen = line.split()[1:]
     return {
         "requests": int(n),
         "rps": int(n) / float(secs),
@@ -115,23 +159,36 @@ def run_wrk(url: str, connections: int, duration: int, threads: int) -> dict[str
         "p99_ms": int(p99) / 1000,
         "non_2xx": int(bad),
         "timeouts": int(timeouts),
+        "cache_hit_share": int(hits) / max(1, int(seen)),
     }
 
 
-async def _client_load(url: str, connections: int, duration: int) -> dict[str, float]:
+async def _client_load(
+    url: str, connections: int, duration: int, paths: list[str] | None = None
+) -> dict[str, float]:
     lat: list[float] = []
     bad = 0
+    hits = 0
+    base = url.split("/", 3)
+    root = "/".join(base[:3])
+    counter = 0
     stop = time.perf_counter() + duration
     limits = httpx.Limits(max_connections=connections)
     async with httpx.AsyncClient(limits=limits, timeout=30) as c:
 
         async def worker() -> None:
             nonlocal bad
+            nonlocal hits, counter
             while time.perf_counter() < stop:
+                target = url
+                if paths:
+                    counter += 1
+                    target = root + paths[counter % len(paths)]
                 t0 = time.perf_counter()
-                r = await c.get(url)
+                r = await c.get(target)
                 lat.append(time.perf_counter() - t0)
                 bad += r.status_code >= 400
+                hits += r.headers.get("x-cache") == "hit"
 
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(connections)))
@@ -145,60 +202,144 @@ async def _client_load(url: str, connections: int, duration: int) -> dict[str, f
         "p99_ms": q[98] * 1000,
         "non_2xx": bad,
         "timeouts": 0,
+        "cache_hit_share": hits / max(1, len(lat)),
     }
+
+
+def iso_origins(bundle: Path, *, n_random: int, seed: int) -> tuple[list[str], list[str]]:
+    """Isochrone paths: reference points in coverage, and those plus random points.
+
+    Points are kept only when the network covers them (the same snapping as
+    the server), so every request is a real computation, not a 422.
+    """
+    import numpy as np
+
+    from territorio.accessibility.network import network_from_bundle
+    from territorio.api.app import _access_config
+    from territorio.bundle import Bundle
+
+    b = Bundle(bundle)
+    cfg = _access_config(b.manifest)
+    net = network_from_bundle(b, max_snap_m=cfg.max_snap_m, off_network_kmh=cfg.off_network_kmh)
+    m = b.layer("municipalities")
+    lon = m["ref_lon"].to_numpy(float)
+    lat = m["ref_lat"].to_numpy(float)
+    area = m.union_all()
+    ok = net.snap(lon, lat).covered
+    refs = list(zip(lon[ok], lat[ok], strict=True))
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = (float(v) for v in b.layer("road_nodes").total_bounds)
+    import shapely
+
+    rand: list[tuple[float, float]] = []
+    while len(rand) < n_random:
+        px = rng.uniform(x0, x1, 4 * n_random)
+        py = rng.uniform(y0, y1, 4 * n_random)
+        keep = net.snap(px, py).covered & shapely.contains_xy(area, px, py)
+        rand += list(zip(px[keep], py[keep], strict=True))
+    rand = rand[:n_random]
+
+    def path(p: tuple[float, float]) -> str:
+        return f"/isochrones?lon={p[0]:.6f}&lat={p[1]:.6f}&minutes=15"
+
+    mixed = [path(p) for p in refs + rand]
+    order = rng.permutation(len(mixed))
+    ref_paths = [path(p) for p in refs]
+    return [ref_paths[i] for i in rng.permutation(len(ref_paths))], [mixed[i] for i in order]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bundle", type=Path, default=ROOT / "data" / "torino")
-    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument(
+        "--iso-connections",
+        default="1,8,32",
+        help="comma-separated connection counts for the isochrone cases",
+    )
     ap.add_argument("--duration", type=int, default=15)
     ap.add_argument("--wrk-threads", type=int, default=1)
+    ap.add_argument("--random-origins", type=int, default=2000)
+    ap.add_argument(
+        "--settle", type=float, default=8.0, help="seconds to wait for the other workers"
+    )
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument(
+        "--cases",
+        default="detail,bbox,nearest,iso-mixed,iso-refs,offers,offers-time",
+        help="comma-separated cases to run",
+    )
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args()
+    wanted = set(args.cases.split(","))
+    refs, mixed = iso_origins(args.bundle, n_random=args.random_origins, seed=args.seed)
+    print(
+        f"isochrone origins: {len(refs)} reference points in coverage, "
+        f"{len(mixed) - len(refs)} random points in coverage (seed {args.seed})",
+        flush=True,
+    )
     tmp = Path(tempfile.mkdtemp(prefix="wpt-bench-"))
     token = "bench-admin-token-0123456789"
     port = free_port()
+    t0 = time.perf_counter()
     proc = start_server(args.bundle, f"sqlite:///{tmp / 'bench.db'}", port, args.workers, token)
+    if args.workers > 1:
+        # /meta answered from the first worker up; let the others finish their warm-up
+        time.sleep(args.settle)
+    print(f"server ready in {time.perf_counter() - t0:.1f} s ({args.workers} worker(s))")
     base = f"http://127.0.0.1:{port}"
     try:
         torino = httpx.get(f"{base}/municipalities/001272").json()
         lon, lat = torino["ref_lon"], torino["ref_lat"]
         seed_offers(base, token, lon, lat)
-        # warm the caches and the lazily built road network
-        httpx.get(f"{base}/nearest", params={"lon": lon, "lat": lat, "category": "pharmacy"},
-                  timeout=120)  # fmt: skip
-        cases = {
-            "municipality detail": f"{base}/municipalities/{torino['pro_com_t']}",
-            "services in a bbox": f"{base}/services?bbox={lon - 0.02},{lat - 0.02},"
-            f"{lon + 0.02},{lat + 0.02}&limit=100",
-            "nearest 3 pharmacies (travel time)": f"{base}/nearest?lon={lon + 0.01}&lat={lat}"
-            "&category=pharmacy&k=3&max_minutes=15",
-            "isochrone 15 min": f"{base}/isochrones?lon={lon + 0.01}&lat={lat}&minutes=15",
-            "offer search": f"{base}/offers?category=childcare&q=offerta&limit=20",
-            "offers within 15 min": f"{base}/offers?from_lon={lon}&from_lat={lat}"
-            "&max_minutes=15&limit=20",
-        }
+        cases: list[tuple[str, str, str, list[str] | None, list[int]]] = [
+            ("detail", "municipality detail", f"{base}/municipalities/{torino['pro_com_t']}",
+             None, [args.connections]),
+            ("bbox", "services in a bbox", f"{base}/services?bbox={lon - 0.02},{lat - 0.02},"
+             f"{lon + 0.02},{lat + 0.02}&limit=100", None, [args.connections]),
+            ("nearest", "nearest 3 pharmacies (travel time)", f"{base}/nearest?lon={lon + 0.01}"
+             f"&lat={lat}&category=pharmacy&k=3&max_minutes=15", None, [args.connections]),
+            ("iso-mixed", "isochrone 15', varied origins", base + mixed[0], mixed,
+             [int(c) for c in args.iso_connections.split(",")]),
+            ("iso-refs", "isochrone 15', reference points", base + refs[0], refs,
+             [int(c) for c in args.iso_connections.split(",")]),
+            ("offers", "offer search", f"{base}/offers?category=childcare&q=offerta&limit=20",
+             None, [args.connections]),
+            ("offers-time", "offers within 15 min", f"{base}/offers?from_lon={lon}"
+             f"&from_lat={lat}&max_minutes=15&limit=20", None, [args.connections]),
+        ]  # fmt: skip
         use_wrk = shutil.which("wrk") is not None
         results = {}
-        for name, url in cases.items():
+        for key, name, url, paths, conns in cases:
+            if key not in wanted:
+                continue
             httpx.get(url, timeout=60).raise_for_status()
-            if use_wrk:
-                res = run_wrk(url, args.connections, args.duration, args.wrk_threads)
-            else:
-                res = asyncio.run(_client_load(url, args.connections, args.duration))
-            results[name] = res
-            print(
-                f"{name:38s} {res['rps']:8.1f} req/s  p50 {res['p50_ms']:7.1f} ms  "
-                f"p95 {res['p95_ms']:7.1f} ms  p99 {res['p99_ms']:7.1f} ms  "
-                f"errors {res['non_2xx'] + res['timeouts']}",
-                flush=True,
-            )
+            done = 0
+            for c in conns:
+                # each run starts where the previous one stopped: the mixed origins
+                # are not replayed into the cache filled by the previous run
+                order = paths[done % len(paths) :] + paths[: done % len(paths)] if paths else None
+                if use_wrk:
+                    res = run_wrk(url, c, args.duration, args.wrk_threads, order)
+                else:
+                    res = asyncio.run(_client_load(url, c, args.duration, order))
+                done += int(res["requests"]) + 16
+                results[f"{key}@{c}"] = res
+                hit = (
+                    f"  cache hits {100 * res['cache_hit_share']:5.1f}%"
+                    if key.startswith("iso")
+                    else ""
+                )
+                print(
+                    f"{name:38s} c={c:<3d} {res['rps']:8.1f} req/s  p50 {res['p50_ms']:7.1f} ms"
+                    f"  p95 {res['p95_ms']:7.1f} ms  p99 {res['p99_ms']:7.1f} ms  "
+                    f"errors {res['non_2xx'] + res['timeouts']}{hit}",
+                    flush=True,
+                )
         print(
-            f"(load generator: {'wrk' if use_wrk else 'httpx'}, {args.connections} connections, "
-            f"{args.duration} s per case, {args.workers} server worker(s), "
-            f"{os.cpu_count()} CPUs)"
+            f"(load generator: {'wrk' if use_wrk else 'httpx'}, {args.duration} s per case, "
+            f"{args.workers} server worker(s), {os.cpu_count()} CPUs)"
         )
         if args.json:
             print(json.dumps(results, indent=2))

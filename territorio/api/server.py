@@ -31,6 +31,13 @@ def serve(
     from territorio.api.app import create_app
 
     if workers > 1:
+        # Migrate once here: workers migrating the same fresh database at once race
+        # ("table already exists"); then the workers skip it.
+        if settings.migrate_on_start:
+            from territorio.db.migrations import upgrade
+
+            upgrade(settings.database_url)
+            settings = settings.model_copy(update={"migrate_on_start": False})
         # uvicorn needs an import string to fork workers: pass the settings by env.
         import os
 

@@ -244,3 +244,40 @@ def test_computations_count_as_writes_for_the_rate_limit(
         p = problem(c.post("/planning/sites", json=BUNDLE_5), 429)
         assert "write requests" in p.detail
         assert c.get("/planning/clusters").status_code == 200  # reads are not limited
+
+
+REAL_BUNDLE = Path(__file__).resolve().parents[2] / "data" / "torino"
+REAL_PLAN_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "plan-torino.toml"
+
+
+def test_real_scenario_matches_territorio_plan(tmp_path: Path) -> None:
+    """The API's scenario equals the one ``territorio plan`` wrote (same config, same data)."""
+    import pandas as pd
+
+    from territorio.planning.config import ScenarioChange
+    from territorio.planning.run import default_plan_dir, load_plan_config
+
+    plan_dir = default_plan_dir(REAL_BUNDLE)
+    if not (plan_dir / "scenario.csv").is_file():
+        pytest.skip(
+            f"real bundle and plan {REAL_BUNDLE}, {plan_dir} absent: make run "
+            "(territorio build, access, plan --config configs/plan-torino.toml)"
+        )
+    cfg = load_plan_config(REAL_PLAN_CONFIG)
+    assert cfg.scenario is not None
+    changes = [c.model_dump(exclude_none=True) for c in cfg.scenario.changes]
+    assert [ScenarioChange(**c) for c in changes] == list(cfg.scenario.changes)
+    s = Settings(
+        bundle_path=REAL_BUNDLE,
+        plan_config=REAL_PLAN_CONFIG,
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        tiles_url=None,
+    )
+    with TestClient(create_app(s)) as c:  # the plan folder is found beside the bundle
+        r = c.post("/planning/scenarios", json={"name": cfg.scenario.name, "changes": changes})
+        out = body(r, ScenarioOut)
+    want = pd.read_csv(plan_dir / "scenario.csv", dtype={"pro_com_t": str})
+    want = want[want["changed"]]
+    assert [m.pro_com_t for m in out.items] == want["pro_com_t"].tolist()
+    assert [m.score_delta for m in out.items] == want["score_delta"].round(2).tolist()
+    assert out.class_changes == int((want["class_before"] != want["class_after"]).sum())

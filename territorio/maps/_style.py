@@ -291,6 +291,7 @@ class Legend(MacroElement):
         .territorio-legend .sw {width: 18px; height: 14px; border: 1px solid #555;
           flex: none; box-sizing: border-box;}
         .territorio-legend svg.sw {border: none;}
+        .territorio-legend .territorio-icon {flex: none;}
         .territorio-legend .notice {margin: 0 0 6px; padding: 4px 6px; max-width: 230px;
           background: #fff3cd; border: 1px solid #c69500; font-weight: bold;}
         .territorio-icon {border-radius: 50%; color: #fff; font: bold 11px/20px

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,3 +17,26 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "README.md").is_file():
         pytest.skip(f"real data folder {SHARED_DATA} is absent (only present on dev/CI machines)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def torino_bundle(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The real Turin bundle built from configs/torino-local.toml, with access and plan.
+
+    Built once per test session in a temporary folder (about 20 s), so tests on
+    the real data never depend on a bundle left in ./data by hand.
+    """
+    from territorio.accessibility import compute_access
+    from territorio.build import build_bundle
+    from territorio.config import load_config
+    from territorio.planning import run_plan
+    from territorio.planning.run import access_config_of, default_plan_dir, load_plan_config
+
+    out = tmp_path_factory.mktemp("bundles")
+    cfg = load_config(ROOT / "configs" / "torino-local.toml")
+    cfg = cfg.model_copy(update={"output_dir": str(out), "cache_dir": str(out / "cache")})
+    bundle = build_bundle(cfg, stream=None)
+    bundle = compute_access(bundle, access_config_of(bundle), progress=False)
+    plan = load_plan_config(ROOT / "configs" / "plan-torino.toml")
+    run_plan(bundle, plan, out_dir=default_plan_dir(bundle.path), progress=False)
+    return bundle

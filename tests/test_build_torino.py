@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 import shapely
 from shapely.geometry import shape
 
-from territorio.build import build_bundle
 from territorio.bundle import Bundle
-from territorio.config import load_config
 from territorio.info import format_info
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # Municipalities wholly inside the road graph's coverage (Turin and its belts),
 # measured on the first build and checked on a map: Torino 001272 is full; Moncalieri
@@ -50,13 +43,8 @@ CATEGORY_COUNTS = {
 
 
 @pytest.fixture(scope="module")
-def torino(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Bundle:
-    cfg = load_config(ROOT / "configs" / "torino-local.toml")
-    out = tmp_path_factory.mktemp("bundles")
-    cfg = cfg.model_copy(update={"output_dir": str(out), "cache_dir": str(out / "cache")})
-    bundle = build_bundle(cfg, stream=None)
-    yield bundle
-    shutil.rmtree(out, ignore_errors=True)
+def torino(torino_bundle: Bundle) -> Bundle:
+    return torino_bundle
 
 
 def test_municipalities_and_population(torino: Bundle) -> None:

@@ -134,13 +134,7 @@ def test_travel_time_map_switches_category(page: Any, base_url: str) -> None:
     assert page.errors == []
 
 
-REAL_BUNDLE = Path(__file__).resolve().parents[2] / "data" / "torino"
-
-
-def test_real_bundle_pinerolo_page(page: Any, shared_data: Path) -> None:
-    if not (REAL_BUNDLE / "manifest.json").is_file():
-        pytest.skip(f"real bundle {REAL_BUNDLE} absent: territorio build configs/torino-local.toml")
-    from territorio.bundle import Bundle
+def test_real_bundle_pinerolo_page(page: Any, torino_bundle: Any) -> None:
     from territorio.maps._data import municipality_isochrones
     from territorio.maps.municipality import (
         CLUSTER_ABOVE,
@@ -148,7 +142,7 @@ def test_real_bundle_pinerolo_page(page: Any, shared_data: Path) -> None:
         municipality_services,
     )
 
-    bundle = Bundle(REAL_BUNDLE)
+    bundle = torino_bundle
     munis = bundle.layer("municipalities")
     sel = munis[munis["pro_com_t"] == "001191"]
     svc = municipality_services(bundle.layer("services"), sel, "001191")

@@ -15,70 +15,14 @@ from territorio.planning.config import (
 
 pytestmark = pytest.mark.shared_data
 
-TOML = """
-[area]
-slug = "torino"
-name = "Città Metropolitana di Torino"
-province_code = "001"
-buffer_km = 10
-
-[output]
-dir = "{out}"
-cache_dir = "{out}/cache"
-
-[istat]
-classifications = "{data}/istat/classificazioni_statistiche_comuni_2020-12-31.xls"
-
-[population]
-location = "{data}/population/census2021_1km_torino.csv"
-
-[roads]
-source = "edges"
-location = "{data}/roads/turin_core_car_edges.parquet"
-
-[[services.sources]]
-adapter = "gisco_healthcare"
-location = "{data}/services/gisco_healthcare_IT.csv"
-
-[[services.sources]]
-adapter = "osm_geojson"
-location = "{data}/services/osm_piemonte_2015/pharmacies.geojson"
-
-[[services.sources]]
-adapter = "osm_geojson"
-location = "{data}/services/osm_piemonte_2015/postoffices.geojson"
-"""
-
 
 @pytest.fixture(scope="module")
-def turin(shared_data, tmp_path_factory):
-    """A real Turin bundle with access layers for pharmacy and post office, and its context."""
+def turin(torino_bundle):
+    """The real Turin bundle (built by the session fixture) and its access context."""
     from territorio.accessibility import AccessContext
-    from territorio.build import build_bundle
-    from territorio.bundle import update_bundle
-    from territorio.config import AccessConfig, load_config
-    from territorio.planning.scenarios import indicators
+    from territorio.config import AccessConfig
 
-    out = tmp_path_factory.mktemp("turin")
-    cfg_path = out / "torino.toml"
-    cfg_path.write_text(TOML.format(out=out, data=shared_data), encoding="utf-8")
-    bundle = build_bundle(load_config(cfg_path), stream=None)
-    ctx = AccessContext.from_bundle(bundle, AccessConfig())
-    svc = bundle.layer("services")
-    cells, munis = [], []
-    for cat in ("pharmacy", "post_office"):
-        c, m = indicators(ctx, svc[svc["category"] == cat], cat)
-        cells.append(c)
-        munis.append(m)
-    bundle = update_bundle(
-        bundle,
-        {
-            "access_cells": pd.concat(cells, ignore_index=True),
-            "access_municipalities": pd.concat(munis, ignore_index=True),
-        },
-        {},
-    )
-    return bundle, ctx
+    return torino_bundle, AccessContext.from_bundle(torino_bundle, AccessConfig())
 
 
 def test_every_municipality_gets_a_class_or_outside_coverage(turin) -> None:

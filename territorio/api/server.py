@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+
 from territorio.api.settings import Settings
 
 __all__ = ["serve"]
@@ -49,7 +52,7 @@ def serve(
             os.environ[f"TERRITORIO_{key.upper()}"] = (
                 value if isinstance(value, str) else __import__("json").dumps(value)
             )
-        uvicorn.run(
+        config = uvicorn.Config(
             "territorio.api.server:app_from_env",
             factory=True,
             host=host,
@@ -58,8 +61,28 @@ def serve(
             log_level="info",
             access_log=False,
         )
+        sock = config.bind_socket()
+        _nodelay(sock)
+        from uvicorn.supervisors import Multiprocess
+
+        with contextlib.suppress(KeyboardInterrupt):
+            Multiprocess(config, sockets=[sock]).run()
         return
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+
+
+def _nodelay(sock: socket.socket) -> None:
+    """Disable Nagle's algorithm on the listening socket (accepted sockets inherit it).
+
+    uvicorn's multi-worker socket is created with ``proto=0``, so asyncio does
+    not set ``TCP_NODELAY`` on the connections it accepts (it only does for
+    ``IPPROTO_TCP`` sockets); responses written in two parts (headers, body)
+    then wait for the client's delayed ACK: 40 ms per keep-alive request
+    (measured: 43 ms per municipality detail at 1 connection with 2 workers,
+    1.2 ms with 1 worker).
+    """
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def app_from_env() -> object:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -246,29 +247,23 @@ def test_computations_count_as_writes_for_the_rate_limit(
         assert c.get("/planning/clusters").status_code == 200  # reads are not limited
 
 
-REAL_BUNDLE = Path(__file__).resolve().parents[2] / "data" / "torino"
 REAL_PLAN_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "plan-torino.toml"
 
 
-def test_real_scenario_matches_territorio_plan(tmp_path: Path) -> None:
+def test_real_scenario_matches_territorio_plan(tmp_path: Path, torino_bundle: Any) -> None:
     """The API's scenario equals the one ``territorio plan`` wrote (same config, same data)."""
     import pandas as pd
 
     from territorio.planning.config import ScenarioChange
     from territorio.planning.run import default_plan_dir, load_plan_config
 
-    plan_dir = default_plan_dir(REAL_BUNDLE)
-    if not (plan_dir / "scenario.csv").is_file():
-        pytest.skip(
-            f"real bundle and plan {REAL_BUNDLE}, {plan_dir} absent: make run "
-            "(territorio build, access, plan --config configs/plan-torino.toml)"
-        )
+    plan_dir = default_plan_dir(torino_bundle.path)
     cfg = load_plan_config(REAL_PLAN_CONFIG)
     assert cfg.scenario is not None
     changes = [c.model_dump(exclude_none=True) for c in cfg.scenario.changes]
     assert [ScenarioChange(**c) for c in changes] == list(cfg.scenario.changes)
     s = Settings(
-        bundle_path=REAL_BUNDLE,
+        bundle_path=torino_bundle.path,
         plan_config=REAL_PLAN_CONFIG,
         database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
         tiles_url=None,

@@ -56,6 +56,7 @@ from __future__ import annotations
 import json
 import weakref
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -264,6 +265,35 @@ def isochrones(
     import geopandas as gpd
 
     net = _resolve(network, mode)
+    mins, contours = _contours(
+        net, points, minutes, mode=mode, buffer_m=buffer_m, cell_m=cell_m, hole_m2=hole_m2,
+        method=method,
+    )  # fmt: skip
+    gdf = gpd.GeoDataFrame(
+        {"minutes": mins, "area_km2": [g.area / 1e6 for g in contours]},
+        geometry=contours,
+        crs=net.metric_crs,
+    )
+    return gdf.to_crs(4326)
+
+
+def _contours(
+    net: RoadNetwork,
+    points: Sequence[tuple[float, float]],
+    minutes: Sequence[float],
+    *,
+    mode: str = "car",
+    buffer_m: float = 100.0,
+    cell_m: float | None = None,
+    hole_m2: float = 250_000.0,
+    method: str = "grid",
+) -> tuple[list[float], list[Any]]:
+    """Sorted minutes and their contours (shapely, ``net.metric_crs``): :func:`isochrones` core.
+
+    No GeoDataFrame and no reprojection, for callers that serialise the
+    polygons themselves (the API engine); same parameters and errors as
+    :func:`isochrones`.
+    """
     if mode != net.mode:
         raise UnsupportedModeError(
             f"this network routes by {net.mode!r}, not {mode!r}; build it with mode={mode!r}"
@@ -288,12 +318,7 @@ def isochrones(
         contours = _grid_contours(net, d, mins, buffer_m, cell, hole_m2)
     else:
         raise ValueError(f"method must be 'grid' or 'vector', got {method!r}")
-    gdf = gpd.GeoDataFrame(
-        {"minutes": mins, "area_km2": [g.area / 1e6 for g in contours]},
-        geometry=contours,
-        crs=net.metric_crs,
-    )
-    return gdf.to_crs(4326)
+    return mins, contours
 
 
 def _vector_contours(
@@ -368,9 +393,8 @@ def _polygons(res: list[Any], hole_m2: float) -> Any:
     if not rings:
         return shapely.MultiPolygon()
     lens = np.fromiter((len(r) for r in rings), np.int64, len(rings))
-    xy = np.fromiter(
-        (c for r in rings for pt in r for c in pt), np.float64, 2 * int(lens.sum())
-    ).reshape(-1, 2)
+    flat = chain.from_iterable(chain.from_iterable(rings))  # C iterators: no generator frame
+    xy = np.fromiter(flat, np.float64, 2 * int(lens.sum())).reshape(-1, 2)
     rid = np.repeat(np.arange(len(rings)), lens)
     keep = ~np.asarray(is_hole)
     if hole_m2 > 0 and not keep.all():

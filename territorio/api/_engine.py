@@ -69,6 +69,7 @@ class Engine:
         self._iso_lock = threading.Lock()
         self.iso_capacity = max(0, int(isochrone_cache))
         self.iso_stats = IsochroneStats()
+        self._lonlat: Any = None
 
     # -- building ----------------------------------------------------------------
 
@@ -247,6 +248,16 @@ class Engine:
             return hit, True
         return self.isochrone_compute(key, lon, lat), False
 
+    def _to_lonlat(self) -> Any:
+        """Return the metric -> EPSG:4326 pyproj Transformer of the network (built once)."""
+        tr = self._lonlat
+        if tr is None:
+            from pyproj import Transformer
+
+            tr = Transformer.from_crs(self.network.metric_crs, "EPSG:4326", always_xy=True)
+            self._lonlat = tr
+        return tr
+
     def _compute_isochrones(
         self, lon: float, lat: float, mins: tuple[float, ...], mode: str
     ) -> bytes:
@@ -254,18 +265,24 @@ class Engine:
 
         import shapely
 
-        from territorio.accessibility.isochrones import isochrones
+        from territorio.accessibility.isochrones import _contours
 
-        gdf = isochrones(self.network, [(lon, lat)], list(mins), mode=mode)
-        if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
-            gdf = gdf.to_crs(4326)
-        geoms = shapely.transform(
-            np.asarray(gdf.geometry.to_numpy()), lambda c: np.round(c, _DECIMALS)
-        )
+        # the geopandas-free core of isochrones(): no GeoDataFrame, no to_crs
+        # (their set-up cost more than the contour itself)
+        values, geoms = _contours(self.network, [(lon, lat)], list(mins), mode=mode)
+        areas = [g.area / 1e6 for g in geoms]
+        tr = self._to_lonlat()
+
+        def lonlat(xy: np.ndarray) -> np.ndarray:
+            x, y = tr.transform(xy[:, 0], xy[:, 1])
+            return np.round(np.column_stack([x, y]), _DECIMALS)
+
+        # one vectorised reprojection (and rounding) of every vertex
+        out = shapely.transform(np.asarray(geoms, dtype=object), lonlat)
         # shapely.to_geojson is C code: ~15x faster than GeoDataFrame.to_json here
-        texts = shapely.to_geojson(geoms)
+        texts = shapely.to_geojson(out)
         parts = []
-        for m, area, g in zip(gdf["minutes"], gdf["area_km2"], texts, strict=True):
+        for m, area, g in zip(values, areas, texts, strict=True):
             props = json.dumps({"minutes": float(m), "area_km2": round(float(area), 4)})
             parts.append(f'{{"type":"Feature","properties":{props},"geometry":{g}}}')
         return (

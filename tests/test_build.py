@@ -99,6 +99,7 @@ def test_small_build_and_failures_keep_previous_bundle(
             "name,lon,lat\nA,abc,44.88\nB,,\n",
             "services.csv",
         ),
+        "text in a coordinate": (GOOD + "Farmacia Nord,7.34,quarantacinque\n", "line 4"),
         "unknown category": (GOOD, "teleporter"),
         "missing file": (None, "nope.csv"),
     }

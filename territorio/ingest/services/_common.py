@@ -33,7 +33,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from territorio.errors import DataValidationError, MissingColumnError
-from territorio.ingest.services._coords import check_coordinates, parse_numbers
+from territorio.ingest.services._coords import check_coordinates, parse_numbers, unparseable
 from territorio.schemas import LAYER_COLUMNS, validate_layer
 
 __all__ = [
@@ -253,6 +253,17 @@ def finish(
     lon_raw = raw.lon.reset_index(drop=True)
     lat_raw = raw.lat.reset_index(drop=True)
     chk = check_coordinates(lon_raw, lat_raw, area)
+    for col, values in ((raw.lon_column, lon_raw), (raw.lat_column, lat_raw)):
+        garbled = keep & unparseable(values)
+        if garbled.any():
+            i = int(np.flatnonzero(garbled)[0])
+            line = raw.line.reset_index(drop=True).iloc[i]
+            more = f" ({int(garbled.sum())} such rows)" if garbled.sum() > 1 else ""
+            raise DataValidationError(
+                f"{where}, {line}, column {col!r}: {values.iloc[i]!r} is not a number{more}; "
+                "write decimal degrees (e.g. 45.0712 or 45,0712) or leave the cell empty "
+                "to skip the row"
+            )
     bad = keep & chk.bad
     if keep.any() and bad.sum() == keep.sum():
         i = int(np.flatnonzero(bad)[0])

@@ -4,7 +4,9 @@ Rules (applied to whole columns at once):
 
 * values may be numbers or strings; a decimal comma (``"45,0712"``) is read
   as a decimal point; surrounding spaces are ignored;
-* missing, non-numeric or non-finite values, longitudes outside [-180, 180],
+* text that is not a number (``"abc"``) is an error naming the file, line and
+  column (:func:`unparseable`): it is a data-entry mistake to fix, not a gap;
+* missing or non-finite values, longitudes outside [-180, 180],
   latitudes outside [-90, 90], and an exact ``0`` in either coordinate (the
   "null island" placeholder some registries use for "not geocoded") are *bad
   coordinates*;
@@ -23,7 +25,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["CoordCheck", "check_coordinates", "parse_numbers"]
+__all__ = ["CoordCheck", "check_coordinates", "parse_numbers", "unparseable"]
 
 
 def parse_numbers(values: pd.Series) -> np.ndarray:
@@ -40,6 +42,20 @@ def parse_numbers(values: pd.Series) -> np.ndarray:
         text = values.astype("string").str.strip().str.replace(",", ".", regex=False)
         out = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     return np.where(np.isfinite(out), out, np.nan)
+
+
+def unparseable(values: pd.Series) -> np.ndarray:
+    """Return where a value is present (not empty) but is not a number.
+
+    Empty cells and placeholders (``0``) are how registries say "not geocoded"
+    and are skipped with a count; text such as ``"abc"`` or ``"45°04'N"`` in a
+    coordinate column is a data-entry error the user must fix.
+    """
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return np.zeros(len(values), dtype=bool)
+    text = values.astype("string").str.strip()
+    present = text.notna() & (text != "")
+    return (present & np.isnan(parse_numbers(values))).to_numpy(dtype=bool, na_value=False)
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def test_gisco(tmp_path: Path, load_kw: dict[str, Any]) -> None:
 def test_gisco_every_row_bad_is_an_error(tmp_path: Path, load_kw: dict[str, Any]) -> None:
     rows = (
         "a,H1,,,,-1,,,,X,IT,Italy,,,,,,,,,,,01/01/20,,\n"
-        "b,H2,,abc,7.6,-1,,,,X,IT,Italy,,,,,,,,,,,01/01/20,,\n"
+        "b,H2,,0,7.6,-1,,,,X,IT,Italy,,,,,,,,,,,01/01/20,,\n"
     )
     path = write(tmp_path, "gisco.csv", GISCO_HEADER + rows)
     with pytest.raises(DataValidationError) as err:

@@ -126,3 +126,14 @@ def test_geopackage_projected_polygons(tmp_path: Path, load_kw: dict[str, Any]) 
     assert res.data["category"].iloc[0] == "town_hall"
     assert pt.x == pytest.approx(7.65, abs=1e-3) and pt.y == pytest.approx(45.05, abs=1e-3)
     assert pd.notna(res.data["pro_com_t"].iloc[0])
+
+
+def test_text_in_a_coordinate_is_an_error_naming_line_and_column(
+    tmp_path: Path, load_kw: dict[str, Any]
+) -> None:
+    # Empty cells and 0 placeholders are skipped and counted (registries use them
+    # for "not geocoded"), but text is a typo to fix: line 3 is the second data row.
+    path = write(tmp_path, "mixed.csv", "name;lon;lat\nA;7,68;45,07\nB;7.6;45°04'N\nC;;\n")
+    src = cfg("table", lon="lon", lat="lat", category="pharmacy")
+    with pytest.raises(DataValidationError, match=r"mixed\.csv, line 3, column 'lat': \"45°04'N\""):
+        load_service_source(src, location=str(path), **load_kw)

@@ -287,12 +287,14 @@ def _contours(
     cell_m: float | None = None,
     hole_m2: float = 250_000.0,
     method: str = "grid",
+    min_cell_m: float = 50.0,
 ) -> tuple[list[float], list[Any]]:
     """Sorted minutes and their contours (shapely, ``net.metric_crs``): :func:`isochrones` core.
 
     No GeoDataFrame and no reprojection, for callers that serialise the
     polygons themselves (the API engine); same parameters and errors as
-    :func:`isochrones`.
+    :func:`isochrones`, plus ``min_cell_m``: the finest resolution the
+    automatic choice (``cell_m=None``) may take (the API serves 100 m).
     """
     if mode != net.mode:
         raise UnsupportedModeError(
@@ -314,7 +316,8 @@ def _contours(
     if method == "vector":
         contours = _vector_contours(net, d, mins, buffer_m)
     elif method == "grid":
-        cell = _auto_cell(net, d, limit, buffer_m) if cell_m is None else float(cell_m)
+        fixed = cell_m is not None and float(cell_m)
+        cell = fixed or _auto_cell(net, d, limit, buffer_m, min_cell_m)
         contours = _grid_contours(net, d, mins, buffer_m, cell, hole_m2)
     else:
         raise ValueError(f"method must be 'grid' or 'vector', got {method!r}")
@@ -359,15 +362,17 @@ AUTO_MAX_PIXELS = 160_000
 AUTO_CELL_M = 50.0
 
 
-def _auto_cell(net: RoadNetwork, d: FloatArray, limit: float, buffer_m: float) -> float:
-    """Return the finest of 50, 100, 200... m keeping the grid within ``AUTO_MAX_PIXELS``."""
+def _auto_cell(
+    net: RoadNetwork, d: FloatArray, limit: float, buffer_m: float, start: float = AUTO_CELL_M
+) -> float:
+    """Return the finest of ``start``, 2 ``start``, 4 ``start``... within ``AUTO_MAX_PIXELS``."""
     reached = d <= limit
     if not reached.any():
-        return AUTO_CELL_M
+        return start
     x, y = net.x[reached], net.y[reached]
     w = float(x.max() - x.min()) + 2 * buffer_m
     h = float(y.max() - y.min()) + 2 * buffer_m
-    cell = AUTO_CELL_M
+    cell = start
     while (w / cell) * (h / cell) > AUTO_MAX_PIXELS:
         cell *= 2.0
     return cell

@@ -40,7 +40,7 @@ a sample falls anywhere in it.
 The 10-minute Piazza Castello contour is a favourable case: for 15-minute
 contours from 8 municipality reference points (43-137 km2 exact), the grid
 area is +7-11% with 50 m cells and +14-23% with 100 m cells (symmetric
-difference 10-15% and 16-25%), of which about 4 and 10 points come from the
+difference 10-15% and 16-25%), of which about 4 and 5 points come from the
 hole filling (``hole_m2=0``: +5% and +15%). The API serves 100 m cells
 (:data:`territorio.api._engine.ISOCHRONE_CELL_M`): a fresh 15-minute
 isochrone then costs about 6 ms of CPU instead of 12 ms.

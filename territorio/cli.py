@@ -131,7 +131,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     plan_dir = default_plan_dir(settings.bundle_path)
     if settings.plan_path is None and plan_dir.is_dir():
         settings = settings.model_copy(update={"plan_path": plan_dir})
-    serve(settings, host=args.host, port=args.port)
+    serve(settings, host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
@@ -194,6 +194,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite under data/)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument(
+        "--workers", type=int, default=1, help="worker processes, e.g. one per core (default: 1)"
+    )
     p.set_defaults(func=_cmd_serve)
     return parser
 

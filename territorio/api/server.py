@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 
 from territorio.api.settings import Settings
@@ -41,34 +42,68 @@ def serve(
 
             upgrade(settings.database_url)
             settings = settings.model_copy(update={"migrate_on_start": False})
-        # uvicorn needs an import string to fork workers: pass the settings by env.
-        import os
-
-        for key, value in settings.model_dump(mode="json").items():
-            if value is None:
-                continue
-            if key == "admin_token" and settings.admin_token is not None:
-                value = settings.admin_token.get_secret_value()
-            os.environ[f"TERRITORIO_{key.upper()}"] = (
-                value if isinstance(value, str) else __import__("json").dumps(value)
-            )
-        config = uvicorn.Config(
-            "territorio.api.server:app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-            access_log=False,
-        )
-        sock = config.bind_socket()
-        _nodelay(sock)
-        from uvicorn.supervisors import Multiprocess
-
-        with contextlib.suppress(KeyboardInterrupt):
-            Multiprocess(config, sockets=[sock]).run()
+        _serve_reuseport(settings, host=host, port=port, workers=workers)
         return
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Return a listening TCP socket with ``SO_REUSEPORT`` and ``TCP_NODELAY``.
+
+    Each worker binds its own socket to the same port: the kernel then spreads
+    new connections over the workers by hash. With one shared socket (uvicorn's
+    own multi-worker mode) whichever worker accepts first keeps most
+    keep-alive connections, and under load one core did all the work
+    (measured: one worker at 100-130 % CPU, the other at 7 %).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    _nodelay(sock)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _worker(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from territorio.api.app import create_app
+
+    sock = _listen(host, port)
+    config = uvicorn.Config(create_app(settings), log_level="info", access_log=False)
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+def _serve_reuseport(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    """Run ``workers`` processes, each with its own ``SO_REUSEPORT`` socket."""
+    import multiprocessing
+    import signal
+
+    _listen(host, port).close()  # fail here, clearly, if the port is taken
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(target=_worker, args=(settings, host, port), daemon=False)
+        for _ in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    try:
+        for p in procs:
+            p.join()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in procs:
+            if p.is_alive() and p.pid is not None:
+                os.kill(p.pid, signal.SIGINT)
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.terminate()
 
 
 def _nodelay(sock: socket.socket) -> None:
@@ -83,10 +118,3 @@ def _nodelay(sock: socket.socket) -> None:
     """
     if sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-def app_from_env() -> object:
-    """App factory for uvicorn workers: settings from ``TERRITORIO_*`` variables."""
-    from territorio.api.app import create_app
-
-    return create_app(Settings())

@@ -142,3 +142,19 @@ def test_small_holes_filled_islands_dropped() -> None:
     filled = _polygons(res, 2000.0)  # the hole (1,600 m2 <= 2,000) is filled
     assert filled.is_valid and len(filled.geoms) == 1  # the island is inside: dropped
     assert filled.area == pytest.approx(100 * 100)
+
+
+@pytest.mark.shared_data
+def test_turin_random_contours_valid_without_repair(shared_data) -> None:
+    from territorio.accessibility.isochrones import _contours
+
+    # _polygons builds the MultiPolygon without an is_valid/make_valid pass (valid
+    # by construction): check it on contours of 8 random origins, both API cells
+    net = turin_network(shared_data)
+    rng = np.random.default_rng(3)
+    for i in rng.choice(np.flatnonzero(net.snappable), 8, replace=False):
+        for cell in (50.0, 100.0):
+            _, geoms = _contours(net, [(net.lon[i], net.lat[i])], [5, 15], cell_m=cell)
+            assert all(g.is_valid and not g.is_empty for g in geoms)
+            # same metric grid, no reprojection: exactly nested
+            assert geoms[0].difference(geoms[1]).area == 0.0

@@ -7,7 +7,14 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
-__all__ = ["GEOJSON", "geojson_response", "json_bytes_response", "page_links"]
+__all__ = [
+    "GEOJSON",
+    "geojson_page",
+    "geojson_response",
+    "json_bytes_response",
+    "json_page",
+    "page_links",
+]
 
 GEOJSON = "application/geo+json"
 
@@ -25,6 +32,34 @@ def page_links(
         prv = url.include_query_params(offset=max(0, offset - limit), limit=limit)
         links.append({"href": str(prv), "rel": "prev", "type": media})
     return links
+
+
+def json_page(
+    request: Request, items: list[Any], *, total: int, limit: int, offset: int
+) -> dict[str, Any]:
+    """Return one page of a JSON list: ``total``, ``limit``, ``offset``, ``items``, ``links``."""
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "items": items,
+        "links": page_links(request, total=total, limit=limit, offset=offset),
+    }
+
+
+def geojson_page(
+    request: Request, features: list[dict[str, Any]], *, total: int, limit: int, offset: int
+) -> JSONResponse:
+    """Return one page of a GeoJSON FeatureCollection with OGC counts and paging links."""
+    return geojson_response(
+        {
+            "type": "FeatureCollection",
+            "features": features,
+            "numberMatched": total,
+            "numberReturned": len(features),
+            "links": page_links(request, total=total, limit=limit, offset=offset, media=GEOJSON),
+        }
+    )
 
 
 def geojson_response(payload: Any, *, status_code: int = 200) -> JSONResponse:

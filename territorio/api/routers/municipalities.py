@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from territorio.api._links import GEOJSON, geojson_response, page_links
+from territorio.api._links import GEOJSON, geojson_page, json_page
 from territorio.api._state import TerritoryData
 from territorio.api._views import municipality_detail, municipality_summaries
 from territorio.api.dependencies import OutputFormat, check_limit, get_data, get_settings
@@ -99,32 +99,17 @@ def list_municipalities(
     total = len(items)
     page = items[offset : offset + limit]
     if fmt == "geojson":
-        return geojson_response(
+        features = [
             {
-                "type": "FeatureCollection",
-                "features": [
-                    {
-                        "type": "Feature",
-                        "id": m["pro_com_t"],
-                        "geometry": data.geometries[m["pro_com_t"]],
-                        "properties": m,
-                    }
-                    for m in page
-                ],
-                "numberMatched": total,
-                "numberReturned": len(page),
-                "links": page_links(
-                    request, total=total, limit=limit, offset=offset, media=GEOJSON
-                ),
+                "type": "Feature",
+                "id": m["pro_com_t"],
+                "geometry": data.geometries[m["pro_com_t"]],
+                "properties": m,
             }
-        )
-    return {
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "items": page,
-        "links": page_links(request, total=total, limit=limit, offset=offset),
-    }
+            for m in page
+        ]
+        return geojson_page(request, features, total=total, limit=limit, offset=offset)
+    return json_page(request, page, total=total, limit=limit, offset=offset)
 
 
 @router.get(

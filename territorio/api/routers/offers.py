@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from territorio.api._links import GEOJSON, geojson_response, page_links
+from territorio.api._links import GEOJSON, geojson_page, geojson_response, json_page
 from territorio.api._state import TerritoryData
 from territorio.api.dependencies import (
     OptionalCaller,
@@ -280,24 +280,10 @@ def search_offers(
         ).all()
         items = [offer_dict(o) for o in rows]
     if fmt == "geojson":
-        return geojson_response(
-            {
-                "type": "FeatureCollection",
-                "features": [offer_feature(i) for i in items],
-                "numberMatched": total,
-                "numberReturned": len(items),
-                "links": page_links(
-                    request, total=total, limit=limit, offset=offset, media=GEOJSON
-                ),
-            }
+        return geojson_page(
+            request, [offer_feature(i) for i in items], total=total, limit=limit, offset=offset
         )
-    return {
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "items": items,
-        "links": page_links(request, total=total, limit=limit, offset=offset),
-    }
+    return json_page(request, items, total=total, limit=limit, offset=offset)
 
 
 #: Most offers ranked by travel time in one search.

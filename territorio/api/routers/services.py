@@ -8,7 +8,7 @@ import numpy as np
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from territorio.api._links import GEOJSON, geojson_response, page_links
+from territorio.api._links import GEOJSON, geojson_page, geojson_response, json_page
 from territorio.api._state import TerritoryData
 from territorio.api._views import service_dict
 from territorio.api.dependencies import (
@@ -108,27 +108,15 @@ def list_services(
     total = len(idx)
     items = [all_service_dicts(data)[int(i)] for i in idx[offset : offset + limit]]
     if fmt == "geojson":
-        return geojson_response(
-            {
-                "type": "FeatureCollection",
-                "features": [service_feature(i) for i in items],
-                "numberMatched": total,
-                "numberReturned": len(items),
-                "links": page_links(
-                    request, total=total, limit=limit, offset=offset, media=GEOJSON
-                ),
-            }
+        return geojson_page(
+            request,
+            [service_feature(i) for i in items],
+            total=total,
+            limit=limit,
+            offset=offset,
         )
     # Built from validated dicts: skip FastAPI's second validation on this hot path.
-    return JSONResponse(
-        {
-            "total": total,
-            "limit": limit,
-            "offset": offset,
-            "items": items,
-            "links": page_links(request, total=total, limit=limit, offset=offset),
-        }
-    )
+    return JSONResponse(json_page(request, items, total=total, limit=limit, offset=offset))
 
 
 def all_service_dicts(data: TerritoryData) -> list[dict[str, Any]]:

@@ -33,7 +33,9 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from territorio.errors import DataValidationError, MissingColumnError
+from territorio.ingest._result import SourceResult
 from territorio.ingest.services._coords import check_coordinates, parse_numbers, unparseable
+from territorio.provenance import Provenance
 from territorio.schemas import LAYER_COLUMNS, validate_layer
 
 __all__ = [
@@ -215,7 +217,8 @@ def finish(
     area: BaseGeometry,
     municipalities: gpd.GeoDataFrame,
     categories: Sequence[str] | None = None,
-) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
+    provenance: Provenance,
+) -> SourceResult:
     """Validate an adapter's records and build the ``services`` layer.
 
     Parameters
@@ -232,11 +235,14 @@ def finish(
         Municipality polygons with ``pro_com_t`` (schema ``municipalities``).
     categories
         Keep only these categories (``None``: keep all).
+    provenance
+        The source's provenance; its ``counts`` are set here.
 
     Returns
     -------
-    tuple
-        The validated layer and the counts (``read``, ``kept``, ``dropped_*``,
+    SourceResult
+        The validated layer, and the provenance whose counts say what was read,
+        kept and dropped (``read``, ``kept``, ``dropped_*``,
         ``swapped_coordinates``, ``kept_<category>``).
     """
     counts: dict[str, int] = dict(raw.counts)
@@ -314,7 +320,8 @@ def finish(
     for code, k in gdf["category"].value_counts().sort_index().items():
         counts[f"kept_{code}"] = int(k)
     validate_layer(gdf, "services")
-    return gdf, counts
+    provenance.counts = counts
+    return SourceResult(gdf, provenance)
 
 
 def representative_lonlat(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

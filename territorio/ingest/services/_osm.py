@@ -103,19 +103,19 @@ def _finish_osm(
     municipalities: gpd.GeoDataFrame,
     provenance: Provenance,
 ) -> SourceResult:
-    gdf, counts = finish(
+    result = finish(
         raw,
         source=SOURCE,
         where=where,
         area=area,
         municipalities=municipalities,
         categories=src.categories,
+        provenance=provenance,
     )
     n_digital = int(raw.source_id.str.endswith("#digital_help").sum())
     if n_digital:
-        counts["extra_digital_help_rows"] = n_digital
-    provenance.counts = counts
-    return SourceResult(gdf, provenance)
+        result.provenance.counts["extra_digital_help_rows"] = n_digital
+    return result
 
 
 # --------------------------------------------------------------------------- Overpass

@@ -125,28 +125,6 @@ def _ddmmyy(text: str | None) -> str | None:
     return f"{'20' + y if len(y) == 2 else y}-{mo}-{d}"
 
 
-def _finish(
-    raw: RawServices,
-    src: ServiceSourceConfig,
-    *,
-    source: str,
-    where: str,
-    area: BaseGeometry,
-    municipalities: gpd.GeoDataFrame,
-    provenance: Provenance,
-) -> SourceResult:
-    gdf, counts = finish(
-        raw,
-        source=source,
-        where=where,
-        area=area,
-        municipalities=municipalities,
-        categories=src.categories,
-    )
-    provenance.counts = counts
-    return SourceResult(gdf, provenance)
-
-
 # --------------------------------------------------------------------------- GISCO
 
 
@@ -206,9 +184,9 @@ def load_gisco_healthcare(
         data_date=_ddmmyy(str(dates.iloc[0])) if len(dates) else None,
         licence="Eurostat GISCO, EUPL 1.2",
     )
-    return _finish(
+    return finish(
         raw,
-        src,
+        categories=src.categories,
         source="gisco",
         where=str(path),
         area=area,
@@ -267,9 +245,9 @@ def load_iccu_libraries(
         sha256=sha256_file(path),
         licence="ICCU Anagrafe delle biblioteche italiane, CC BY",
     )
-    return _finish(
+    return finish(
         raw,
-        src,
+        categories=src.categories,
         source="iccu",
         where=str(path),
         area=area,
@@ -337,9 +315,9 @@ def load_viaggiatreno_stations(
         licence="Trenitalia ViaggiaTreno public data",
         notes=["tipoStazione stored as station_type; the dump has no RFI category"],
     )
-    return _finish(
+    return finish(
         raw,
-        src,
+        categories=src.categories,
         source="viaggiatreno",
         where=str(path),
         area=area,
@@ -478,9 +456,9 @@ def load_gtfs_stops(
         data_date=data_date,
         notes=["stops only: timetables are not used"],
     )
-    return _finish(
+    return finish(
         raw,
-        src,
+        categories=src.categories,
         source=f"gtfs-{slug(name)}",
         where=f"{path}/stops.txt",
         area=area,
@@ -557,9 +535,9 @@ def load_moh_pharmacies(
         licence="Ministero della Salute open data, CC BY",
         notes=[f"coordinates from columns {lon_c}/{lat_c}"],
     )
-    return _finish(
+    return finish(
         raw,
-        src,
+        categories=src.categories,
         source="moh",
         where=str(path),
         area=area,
@@ -699,9 +677,9 @@ def load_miur_schools(
         data_date=f"{year[:4]}/{year[4:]}" if re.fullmatch(r"\d{6}", year) else None,
         licence="MIUR Portale Unico dei Dati della Scuola, IODL 2.0",
     )
-    return _finish(
+    return finish(
         raw,
-        src,
+        categories=src.categories,
         source="miur",
         where=str(path),
         area=area,

@@ -160,21 +160,16 @@ def load_table(
         lon_column=lon_c,
         lat_column=lat_c,
     )
-    gdf, counts = finish(
+    prov = Provenance(source="table", location=str(location), sha256=sha256_file(path))
+    return finish(
         raw,
         source=f"table-{slug(path.stem)}",
         where=str(path),
         area=area,
         municipalities=municipalities,
         categories=src.categories,
+        provenance=prov,
     )
-    prov = Provenance(
-        source="table",
-        location=str(location),
-        sha256=sha256_file(path),
-        counts=counts,
-    )
-    return SourceResult(gdf, prov)
 
 
 def _all_codes() -> tuple[str, ...]:

@@ -145,3 +145,33 @@ def test_one_to_many_and_k_nearest(net) -> None:
     k1, s1 = k_nearest(net.reverse, nodes, off, 1)
     np.testing.assert_array_equal(k1[0], d)
     np.testing.assert_array_equal(s1[0], src)
+
+
+def test_nodes_are_indexed_along_a_hilbert_curve() -> None:
+    from territorio.accessibility.network import _hilbert_order
+
+    # a 4 x 4 grid: the order-2 Hilbert curve visits every point once, in unit
+    # steps, from (0, 0) to (3, 0) (xy2d: (1, 0) is d = 1, (3, 0) is d = 15)
+    xs, ys = np.meshgrid(np.arange(4.0), np.arange(4.0))
+    x, y = xs.ravel(), ys.ravel()
+    order = _hilbert_order(x, y, bits=2)
+    path = np.column_stack([x[order], y[order]])
+    assert sorted(order.tolist()) == list(range(16))
+    assert np.all(np.abs(np.diff(path, axis=0)).sum(axis=1) == 1)
+    assert path[0].tolist() == [0.0, 0.0] and path[1].tolist() == [1.0, 0.0]
+    assert path[-1].tolist() == [3.0, 0.0]
+    # a point without coordinates goes last
+    assert _hilbert_order(np.array([np.nan, 1.0, 0.0]), np.array([0.0, 1.0, 0.0]))[-1] == 0
+
+
+def test_node_order_of_the_input_does_not_matter(net) -> None:
+    nodes, edges = toy_layers()
+    shuffled = build_network(nodes.iloc[::-1].reset_index(drop=True), edges)
+    assert sorted(shuffled.node_ids.tolist()) == sorted(net.node_ids.tolist())
+    ids = net.node_ids
+    a = dijkstra(net.graph)
+    b = dijkstra(shuffled.graph)
+    pos = {int(n): i for i, n in enumerate(shuffled.node_ids)}
+    perm = np.array([pos[int(n)] for n in ids])
+    np.testing.assert_array_equal(a, b[np.ix_(perm, perm)])  # same times between the same ids
+    np.testing.assert_array_equal(net.x, shuffled.x[perm])

@@ -21,33 +21,37 @@ Method (never convex hulls):
    reached nodes (node -> edge incidence cached with the samples, edges
    stored in node order so the reads stay sequential) and allocates its grids
    on the reached box only.
-4. The contour for T is the mask ``{arrival <= T}`` polygonised once with
-   :func:`rasterio.features.shapes` (with the grid's affine transform, so no
-   ungeoreferenced dataset is involved); the rings are turned into shapely
-   polygons with the vectorised constructors (no GeoJSON round trip), and
-   enclosed unreached patches (interior rings) of at most ``hole_m2`` are
-   filled. Masks of one surface are nested and filling small holes keeps them
-   nested, so larger contours contain smaller ones exactly, with no vector
-   union; the boundaries follow pixel edges (no simplification, which would
-   break the nesting), so they are valid by construction (no ``is_valid``
-   check on the hot path, see :func:`_polygons`).
+4. The contour for T is the mask ``{arrival <= T}`` traced with marching
+   squares at level 0.5 (:mod:`contourpy`, compiled; see
+   :func:`_grid_polygons`): the boundary runs along pixel edges through the
+   midpoints between reached and unreached pixel centres, with 45 degree cuts
+   at the corners. The vertices lie on a half-pixel lattice, so collinear ones
+   are dropped exactly and the rings go straight to shapely's vectorised
+   constructors; enclosed unreached patches (holes) of at most ``hole_m2``
+   are filled. Masks of one surface are nested and filling small holes keeps
+   them nested, so larger contours contain smaller ones exactly, with no
+   vector union. Marching-squares rings never touch or cross, so the polygons
+   are valid by construction (no ``is_valid`` check on the hot path).
+   Shells are anticlockwise and holes clockwise (GeoJSON right-hand rule).
 
 Resolution: ``cell_m=None`` (default) takes the finest of 50, 100, 200... m
 keeping the grid of the reached area within :data:`AUTO_MAX_PIXELS`: 50 m
 up to about a 15-minute car isochrone in Turin, 100 m for a city-wide
 30-minute one. Against the exact ``method="vector"`` (10-minute contour from
-Piazza Castello, 52.1 km2, 100 m buffer), the grid area is +2.3% with 50 m
-cells (symmetric difference 4.4% of the area) and +5.5% with 100 m cells
-(7.5%); the grid is slightly larger because a pixel counts as reached when
+Piazza Castello, 52.1 km2, 100 m buffer), the grid area is +2.2% with 50 m
+cells (symmetric difference 4.0% of the area) and +5.3% with 100 m cells
+(7.0%); the grid is slightly larger because a pixel counts as reached when
 a sample falls anywhere in it.
 
 The 10-minute Piazza Castello contour is a favourable case: for 15-minute
-contours from 8 municipality reference points (43-137 km2 exact), the grid
-area is +7-11% with 50 m cells and +14-23% with 100 m cells (symmetric
-difference 10-15% and 16-25%), of which about 4 and 5 points come from the
-hole filling (``hole_m2=0``: +5% and +15%). The API serves 100 m cells
+contours from the reference points of 5 fully covered municipalities
+(21-140 km2 exact), the grid area is +7-12% with 50 m cells and +12-30%
+with 100 m cells (symmetric difference 8-16% and 13-34%, the worst for the
+smallest contour, Marentino), of which about 4-6 points come from the hole
+filling (``hole_m2=0``). The API serves 100 m cells
 (:data:`territorio.api._engine.ISOCHRONE_CELL_M`): a fresh 15-minute
-isochrone then costs about 6 ms of CPU instead of 12 ms.
+isochrone then costs about 5.7 ms of CPU in all (search 1.9 ms, arrival
+field 1.1 ms, tracing 1.2 ms, reprojection and GeoJSON 0.7 ms).
 
 ``method="vector"`` does steps 2-3 literally instead: reached edges whole,
 partly reached edges cut with :func:`shapely.ops.substring` at the reached
@@ -55,12 +59,13 @@ fraction, ``shapely.union_all`` of their buffers. It is exact and is the
 reference the grid method is tested against, but needs about a second for
 a city-wide contour.
 
-Measured on the real Turin graph (73,192 nodes, 2 cores shared with other
-jobs, load about 2): 30-minute contour from Piazza Castello 36-38 ms, 15-minute
-19-20 ms, nested 10/20/30 47 ms, once the network is prepared (the first call
-samples the edges and loads the compiled kernels, about 1 s; call
+Measured on the real Turin graph (73,192 nodes in Hilbert order, 2 cores
+shared with other jobs): 30-minute contour from Piazza Castello 25-26 ms,
+15-minute 12-13 ms, nested 10/20/30 30-32 ms, once the network is prepared (the
+first call samples the edges and loads the compiled kernels, about 1 s; call
 :func:`prepare_isochrones` at start-up). Before this method: 92-110 ms for
-30 minutes. ``bench/accessibility.py`` reprints the figures.
+30 minutes; with GDAL's polygoniser instead of marching squares and nodes in
+input order: 36-38 ms. ``bench/accessibility.py`` reprints the figures.
 """
 
 from __future__ import annotations
@@ -68,7 +73,6 @@ from __future__ import annotations
 import json
 import weakref
 from collections.abc import Sequence
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -410,57 +414,110 @@ def _auto_cell(
     return cell
 
 
-def _polygons(res: list[Any], hole_m2: float) -> Any:
-    """Build one MultiPolygon from rasterio ``shapes`` output, dropping small holes.
+def _mask_polygons(mask: Any, hole_m2_px: float) -> Any:
+    """Trace a boolean grid's reached region into polygons in pixel-centre coordinates.
 
-    The rings are read into one coordinate array and built with shapely's
-    vectorised constructors (no GeoJSON round trip); interior rings whose area
-    (shoelace formula) is at most ``hole_m2`` are left out, i.e. filled.
+    Marching squares (:mod:`contourpy`, compiled) on the 0/1 grid at level 0.5:
+    the boundary runs through the midpoints between the centres of a reached
+    and an unreached pixel, i.e. along pixel edges, with a 45 degree cut at
+    each corner (not a staircase). Coordinates are ``(column, row)`` of pixel
+    centres, so every vertex is a multiple of 0.5 and every test below is
+    exact. The mask must be ``False`` on its border (the field kernel pads it).
+
+    Returns the vertices ``xy`` (collinear ones and the closing repeat
+    dropped), each vertex's ring ``rid`` (``0..k-1``) and each ring's polygon
+    ``ring_poly`` (shell first), after dropping the holes of at most
+    ``hole_m2_px`` (square pixels) and the polygons lying inside a dropped
+    hole; None when nothing is reached. Shells run anticlockwise and holes
+    clockwise with the row axis pointing *down* (contourpy's orientation), so
+    they follow the GeoJSON right-hand rule once the rows are flipped to
+    northings.
+    """
+    import contourpy
+
+    gen = contourpy.contour_generator(
+        z=mask.astype(np.float64),
+        name="serial",
+        fill_type=contourpy.FillType.ChunkCombinedOffsetOffset,
+        chunk_size=0,
+    )
+    filled: Any = gen.filled(0.5, 2.0)  # one chunk: ([points], [offsets], [outer offsets])
+    (pts,), (offs,), (outer,) = filled
+    if pts is None or len(offs) < 2:
+        return None
+    offs = offs.astype(np.int64)
+    n_rings = len(offs) - 1
+    lens = np.diff(offs)
+    rid = np.repeat(np.arange(n_rings), lens)
+    ring_poly = np.repeat(np.arange(len(outer) - 1), np.diff(outer))
+    is_hole = np.ones(n_rings, dtype=bool)
+    is_hole[outer[:-1]] = False
+    x, y = pts[:, 0], pts[:, 1]
+    # rings are closed (last vertex == first): drop the repeated last vertex and
+    # every vertex on a straight line between its neighbours (exact: half-integers)
+    idx = np.arange(len(pts))
+    first, last = offs[:-1], offs[1:] - 1
+    prv = idx - 1
+    prv[first] = last - 1
+    nxt = idx + 1
+    nxt[last] = first + 1
+    cross = (x - x[prv]) * (y[nxt] - y) - (y - y[prv]) * (x[nxt] - x)
+    keep = cross != 0
+    keep[last] = False
+    if hole_m2_px > 0 and is_hole.any():
+        # shoelace area per ring, on the closed rings
+        same = rid[:-1] == rid[1:]
+        c = x[:-1] * y[1:] - x[1:] * y[:-1]
+        area = np.abs(np.bincount(rid[:-1][same], weights=c[same], minlength=n_rings)) / 2
+        fill = is_hole & (area <= hole_m2_px)
+        if fill.any():
+            import shapely
+
+            # polygons inside a filled hole are now covered by their surrounding
+            # polygon: drop them (overlapping parts would be invalid)
+            ring_geoms = shapely.linearrings(pts[keep], indices=rid[keep])
+            holes = shapely.polygons(ring_geoms[fill])
+            shells = shapely.polygons(ring_geoms[~is_hole])
+            _, inner = shapely.STRtree(shells).query(holes, predicate="contains")
+            drop = np.zeros(len(outer) - 1, dtype=np.bool_)
+            drop[inner] = True
+            gone = fill | drop[ring_poly]
+            keep &= ~gone[rid]
+            ring_poly = ring_poly[~gone]
+            rid = (np.cumsum(~gone) - 1)[rid]
+    return pts[keep], rid[keep], ring_poly
+
+
+def _grid_polygons(mask: Any, x0: float, y1: float, cell_m: float, hole_m2: float) -> Any:
+    """Return the MultiPolygon (metric CRS) of a boolean grid's reached region.
+
+    Pixel ``(row, col)`` has its centre at ``(x0 + (col + 0.5) cell_m,
+    y1 - (row + 0.5) cell_m)``. Enclosed unreached patches of at most
+    ``hole_m2`` are filled (see :func:`_mask_polygons`).
+
+    Valid by construction, so no ``is_valid`` / ``make_valid`` pass: marching
+    squares boundaries at level 0.5 run through midpoints between pixel centres
+    and never touch or cross each other (a saddle pixel quad is resolved the
+    same way for every ring); filling a hole only removes a ring, and the
+    polygons inside a filled hole are removed with it. Masks of one arrival
+    field are nested and the traced vertices lie on one lattice, so the
+    contours are exactly nested too. Checked on Turin contours of random
+    origins by ``tests/accessibility/test_isochrones.py``.
     """
     import shapely
 
-    rings: list[Any] = []
-    ring_poly: list[int] = []
-    is_hole: list[bool] = []
-    for k, g in enumerate(res):
-        for j, ring in enumerate(g["coordinates"]):
-            rings.append(ring)
-            ring_poly.append(k)
-            is_hole.append(j > 0)
-    if not rings:
+    traced = _mask_polygons(mask, hole_m2 / (cell_m * cell_m))
+    if traced is None:
         return shapely.MultiPolygon()
-    lens = np.fromiter((len(r) for r in rings), np.int64, len(rings))
-    flat = chain.from_iterable(chain.from_iterable(rings))  # C iterators: no generator frame
-    xy = np.fromiter(flat, np.float64, 2 * int(lens.sum())).reshape(-1, 2)
-    rid = np.repeat(np.arange(len(rings)), lens)
-    keep = ~np.asarray(is_hole)
-    if hole_m2 > 0 and not keep.all():
-        x, y = xy[:, 0], xy[:, 1]
-        cross = x[:-1] * y[1:] - x[1:] * y[:-1]
-        same = rid[:-1] == rid[1:]
-        area = np.abs(np.bincount(rid[:-1][same], weights=cross[same], minlength=len(rings))) / 2
-        keep |= area > hole_m2
-    else:
-        keep[:] = True
-    kept = keep[rid]
-    new_id = np.cumsum(keep) - 1
-    lr = shapely.linearrings(xy[kept], indices=new_id[rid[kept]])
-    polys = shapely.polygons(lr, indices=np.asarray(ring_poly)[keep])
-    filled = np.flatnonzero(~keep)
-    if len(filled):
-        # reached islands inside a filled hole are now covered by their
-        # surrounding polygon: drop them (overlapping parts would be invalid)
-        lost = shapely.linearrings(xy[~kept], indices=np.searchsorted(filled, rid[~kept]))
-        tree = shapely.STRtree(shapely.polygons(lost))
-        inner, _ = tree.query(polys, predicate="within")
-        polys = np.delete(polys, np.unique(inner))
-    # No is_valid / make_valid pass (it cost 0.75 ms of a 9 ms API isochrone):
-    # the result is valid by construction. GDAL (>= 3.7) polygonises a 4-connected
-    # mask into valid polygons along pixel edges, pairwise touching at corners
-    # at most; dropping an interior ring only fills a hole, and the reached
-    # islands inside a filled hole are dropped above, so no two polygons overlap.
-    # Checked on 1,200 Turin contours (150 random origins, 5-30 min, 50 and 100 m
-    # cells); tests/accessibility/test_isochrones.py asserts it on real contours.
+    xy, rid, ring_poly = traced
+    # flipping rows to northings reverses the turning sense: reverse every ring so
+    # shells stay anticlockwise (GeoJSON right-hand rule, RFC 7946 3.1.6)
+    order = np.lexsort((-np.arange(len(rid)), rid))
+    xy = xy[order]
+    # exact: half-integers times a round cell size plus a cell-aligned origin
+    xy = np.column_stack([x0 + (xy[:, 0] + 0.5) * cell_m, y1 - (xy[:, 1] + 0.5) * cell_m])
+    rings = shapely.linearrings(xy, indices=rid[order])
+    polys = shapely.polygons(rings, indices=np.unique(ring_poly, return_inverse=True)[1])
     return shapely.multipolygons(polys)
 
 
@@ -474,8 +531,6 @@ def _grid_contours(
 ) -> list[Any]:
     """Contours of the arrival-time surface on a ``cell_m`` grid (see module doc)."""
     import shapely
-    from rasterio.features import shapes
-    from rasterio.transform import Affine
 
     limit = mins[-1] * 60.0
     r_px = buffer_m / cell_m
@@ -494,17 +549,11 @@ def _grid_contours(
         return [shapely.MultiPolygon() for _ in mins]
     # pixel (row, col) of the padded grid has its top-left corner at
     # (x0 + (col - pad) * cell, y1 - (row - pad) * cell)
-    transform = Affine(
-        cell_m, 0.0, s["x0"] + (c0 - pad) * cell_m, 0.0, -cell_m, s["y1"] - (r0 - pad) * cell_m
-    )
-    contours = []
-    for m in mins:
-        mask = sub <= m * 60.0
-        # one polygonisation per contour; the masks of one field are nested, and
-        # filling holes up to hole_m2 keeps them nested (see module doc)
-        res = [geo for geo, _ in shapes(mask.view(np.uint8), mask=mask, transform=transform)]
-        contours.append(_polygons(res, hole_m2))
-    return contours
+    x0 = s["x0"] + (c0 - pad) * cell_m
+    y1 = s["y1"] - (r0 - pad) * cell_m
+    # one tracing per contour; the masks of one field are nested, and filling
+    # holes up to hole_m2 keeps them nested (see module doc)
+    return [_grid_polygons(sub <= m * 60.0, x0, y1, cell_m, hole_m2) for m in mins]
 
 
 def isochrones_geojson(isos: Any) -> dict[str, Any]:

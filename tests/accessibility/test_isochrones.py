@@ -108,8 +108,8 @@ def test_turin_grid_agrees_with_exact_vector(shared_data) -> None:
     net = turin_network(shared_data)
     pc = [(7.6854, 45.0712)]
     vec = _metric(isochrones(net, pc, [10], method="vector"))[0]
-    # measured: vector 52.1 km2; grid +2.3% with 50 m cells (auto resolution for a
-    # 10-minute contour) and +5.5% with 100 m cells; the grid is slightly larger (a
+    # measured: vector 52.1 km2; grid +2.2% with 50 m cells (auto resolution for a
+    # 10-minute contour) and +5.3% with 100 m cells; the grid is slightly larger (a
     # pixel counts when a sample falls anywhere in it)
     for cell, tol in ((None, 0.05), (100.0, 0.08)):
         grid = _metric(isochrones(net, pc, [10], cell_m=cell))[0]
@@ -130,25 +130,38 @@ def test_turin_city_wide_contours_nested_and_valid(shared_data) -> None:
 
 
 def test_small_holes_filled_islands_dropped() -> None:
-    from territorio.accessibility.isochrones import _polygons
+    from territorio.accessibility.isochrones import _grid_polygons
 
-    # a 100 m square with a 40 m hole (1,600 m2) holding a 10 m reached island
-    outer = [(0, 0), (100, 0), (100, 100), (0, 100), (0, 0)]
-    hole = [(30, 30), (30, 70), (70, 70), (70, 30), (30, 30)]
-    island = [(45, 45), (55, 45), (55, 55), (45, 55), (45, 45)]
-    res = [{"coordinates": [outer, hole]}, {"coordinates": [island]}]
-    kept = _polygons(res, 0.0)
-    assert kept.area == pytest.approx(100 * 100 - 40 * 40 + 10 * 10)  # 8,500 m2
-    filled = _polygons(res, 2000.0)  # the hole (1,600 m2 <= 2,000) is filled
+    # 12 x 12 grid of 10 m pixels: reached block rows/cols 1..10, an unreached
+    # 4 x 4 hole (4..7) holding a reached 2 x 2 island (5..6). Marching squares at
+    # 0.5 runs through the midpoints between pixel centres and cuts every corner
+    # by a right triangle of legs 0.5 px (0.125 px2):
+    #   shell 10 x 10 - 4 x 0.125 = 99.5 px2; hole 4 x 4 - 4 x 0.125 = 15.5 px2;
+    #   island 2 x 2 - 4 x 0.125 = 3.5 px2; 1 px2 = 100 m2
+    mask = np.zeros((12, 12), dtype=bool)
+    mask[1:11, 1:11] = True
+    mask[4:8, 4:8] = False
+    mask[5:7, 5:7] = True
+    kept = _grid_polygons(mask, 0.0, 120.0, 10.0, 0.0)
+    assert kept.is_valid and len(kept.geoms) == 2
+    assert kept.area == pytest.approx((99.5 - 15.5 + 3.5) * 100)  # 8,750 m2
+    # GeoJSON right-hand rule: shells anticlockwise, holes clockwise
+    shell = kept.geoms[0]
+    assert shell.exterior.is_ccw and not shell.interiors[0].is_ccw
+    # the shell's left edge runs through x = 10 m (between pixel columns 0 and 1)
+    assert shell.bounds == pytest.approx((10.0, 10.0, 110.0, 110.0))
+    filled = _grid_polygons(mask, 0.0, 120.0, 10.0, 1600.0)  # hole 1,550 m2 <= 1,600: filled
     assert filled.is_valid and len(filled.geoms) == 1  # the island is inside: dropped
-    assert filled.area == pytest.approx(100 * 100)
+    assert filled.area == pytest.approx(99.5 * 100)
+    assert _grid_polygons(mask, 0.0, 120.0, 10.0, 1500.0).area == kept.area  # 1,550 > 1,500
+    assert _grid_polygons(np.zeros((4, 4), dtype=bool), 0.0, 40.0, 10.0, 0.0).is_empty
 
 
 @pytest.mark.shared_data
 def test_turin_random_contours_valid_without_repair(shared_data) -> None:
     from territorio.accessibility.isochrones import _contours
 
-    # _polygons builds the MultiPolygon without an is_valid/make_valid pass (valid
+    # _grid_polygons builds the MultiPolygon without an is_valid/make_valid pass (valid
     # by construction): check it on contours of 8 random origins, both API cells
     net = turin_network(shared_data)
     rng = np.random.default_rng(3)
@@ -156,5 +169,6 @@ def test_turin_random_contours_valid_without_repair(shared_data) -> None:
         for cell in (50.0, 100.0):
             _, geoms = _contours(net, [(net.lon[i], net.lat[i])], [5, 15], cell_m=cell)
             assert all(g.is_valid and not g.is_empty for g in geoms)
+            assert all(p.exterior.is_ccw for g in geoms for p in g.geoms)
             # same metric grid, no reprojection: exactly nested
             assert geoms[0].difference(geoms[1]).area == 0.0

@@ -27,11 +27,13 @@ __all__ = ["ISOCHRONE_CELL_M", "OFFSET_STEP_S", "Engine", "IsochroneStats"]
 #: default 5 km/h off-network speed 2 s is under 3 m of walking.
 OFFSET_STEP_S = 2.0
 
-#: Finest grid resolution (metres) of API isochrones. 100 m cells cost about
-#: half of 50 m ones (fresh 15-minute isochrone on Turin: 6.8 vs 12.2 ms of
-#: CPU, the budget for p95 <= 150 ms at 32 connections on 2 cores being about
-#: 9 ms); the area is larger than the exact vector method's by about 5-6%
-#: instead of 2-3% (see :mod:`territorio.accessibility.isochrones`).
+#: Finest grid resolution (metres) of API isochrones. 100 m cells cost less
+#: than 50 m ones (fresh 15-minute isochrone on Turin, whole response: 5.8 vs
+#: 8.3 ms of CPU). At 32 connections the mean latency is 32 / throughput
+#: (Little's law), throughput at most 2 cores / CPU per request, and p95 was
+#: 1.3-1.5 x the mean: p95 <= 150 ms allows about 6.5 ms of CPU. The area is
+#: larger than the exact vector method's by about 5% instead of 2% (see
+#: :mod:`territorio.accessibility.isochrones`).
 ISOCHRONE_CELL_M = 100.0
 
 #: Coordinates of isochrone polygons are rounded to 1e-6 degree (about 0.1 m).
@@ -244,10 +246,9 @@ class Engine:
 
     def isochrone_compute(self, key: tuple[Any, ...], lon: float, lat: float) -> bytes:
         """Compute the isochrones of ``key`` from the point, store and return their GeoJSON."""
-        # one computation at a time per worker process: 16 concurrent ones per
-        # worker (32 connections, 2 workers) only thrash the GIL and the caches.
-        # Measured at 32 connections: p95 340-390 ms with one at a time, 450-460
-        # ms with one per core (more req/s, 122 vs 108, but a longer tail)
+        # one computation at a time per process: concurrent ones only thrash the
+        # GIL and the caches (the API also queues them on the event loop, see
+        # routers/isochrones.py, so this lock is uncontended there)
         with self._iso_compute_lock:
             body = self._compute_isochrones(lon, lat, key[2], key[3])
         with self._iso_lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -130,6 +131,10 @@ def create_app(settings: Settings) -> FastAPI:
             # a province) and the isochrone edge samples are never built per request
             await run_in_threadpool(routing.warm_up)
         app.state.engine = routing
+        # fresh isochrones run one at a time per worker: the others wait here as
+        # coroutines, not as threadpool threads contending for the GIL (see
+        # routers/isochrones.py)
+        app.state.isochrone_gate = asyncio.Lock()
         app.state.planning = PlanningState(
             data,
             routing,

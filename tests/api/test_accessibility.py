@@ -154,3 +154,42 @@ def test_isochrone_cache_is_bounded_and_can_be_off(
         # around the origin (about 3 x 2.2 km), far less than the 23 x 11 km grid
         area = (fc.features[0].properties or {})["area_km2"]
         assert 5 < area < 60
+
+
+def test_fresh_isochrones_run_one_at_a_time_and_share_a_key(
+    client: TestClient, monkeypatch
+) -> None:
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    compute = engine._compute_isochrones
+    running, peak, calls = [0], [0], []
+    lock = threading.Lock()
+
+    def slow(*args):  # a 0.2 s computation, so that concurrent requests overlap
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+            calls.append(args[:2])
+        time.sleep(0.2)
+        out = compute(*args)
+        with lock:
+            running[0] -= 1
+        return out
+
+    monkeypatch.setattr(engine, "_compute_isochrones", slow)
+    same = {"lon": 7.15, "lat": 45.05, "minutes": 7}
+    with ThreadPoolExecutor(6) as pool:
+        rs = list(pool.map(lambda _: client.get("/isochrones", params=same), range(6)))
+    assert all(r.status_code == 200 for r in rs)
+    # six concurrent requests for one key: computed once, the five queued behind it
+    # find it in the cache when their turn comes
+    assert len(calls) == 1 and len({r.content for r in rs}) == 1
+    assert sorted(r.headers["x-cache"] for r in rs) == ["hit"] * 5 + ["miss"]
+    others = [{**same, "lon": lon} for lon in (7.05, 7.1, 7.2, 7.25)]
+    with ThreadPoolExecutor(4) as pool:
+        rs = list(pool.map(lambda p: client.get("/isochrones", params=p), others))
+    assert all(r.status_code == 200 and r.headers["x-cache"] == "miss" for r in rs)
+    assert len(calls) == 5 and peak[0] == 1  # four keys, computed one after another

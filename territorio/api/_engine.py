@@ -84,6 +84,7 @@ class Engine:
         self._lock = threading.Lock()
         self._ctx_lock = threading.Lock()
         self._snaps: dict[str, Any] = {}
+        self._snap_lock = threading.Lock()
         self._iso: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
         self._iso_lock = threading.Lock()
         self.iso_capacity = max(0, int(isochrone_cache))
@@ -193,12 +194,18 @@ class Engine:
         return np.asarray(dist, dtype=float) + off
 
     def snap_points(self, lon: Any, lat: Any, *, key: str | None = None) -> Any:
-        """Snap points (cached under ``key`` when given)."""
-        if key is not None and key in self._snaps:
-            return self._snaps[key]
-        snap = self.network.snap(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
-        if key is not None:
-            self._snaps[key] = snap
+        """Snap points (cached under ``key`` when given, built once)."""
+        if key is None:
+            return self.network.snap(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+        snap = self._snaps.get(key)
+        if snap is None:
+            with self._snap_lock:
+                snap = self._snaps.get(key)
+                if snap is None:
+                    snap = self.network.snap(
+                        np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+                    )
+                    self._snaps[key] = snap
         return snap
 
     @staticmethod

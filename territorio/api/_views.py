@@ -17,6 +17,8 @@ __all__ = [
     "municipality_detail",
     "municipality_summaries",
     "service_dict",
+    "service_dicts",
+    "warm_up",
 ]
 
 _SUMMARY = (
@@ -86,15 +88,29 @@ def planning_of(data: TerritoryData, code: str) -> dict[str, Any]:
 
 
 def municipality_summaries(data: TerritoryData) -> list[dict[str, Any]]:
-    """Summaries of every municipality, in ISTAT-code order (cached)."""
-    cached = data.extras.get("summaries")
-    if cached is None:
-        cached = [
+    """Summaries of every municipality, in ISTAT-code order (built once per app)."""
+    cached = data.derived(
+        "summaries",
+        lambda: [
             _summary(str(code), row, planning_of(data, str(code)))
             for code, row in data.municipalities.iterrows()
-        ]
-        data.extras["summaries"] = cached
+        ],
+    )
     return list(cached)
+
+
+def service_dicts(data: TerritoryData) -> tuple[dict[str, Any], ...]:
+    """Every service as a :class:`ServiceOut` dict, in layer order (built once per app)."""
+    cached: tuple[dict[str, Any], ...] = data.derived(
+        "service_dicts", lambda: tuple(service_dict(r) for _, r in data.services.iterrows())
+    )
+    return cached
+
+
+def warm_up(data: TerritoryData) -> None:
+    """Build the cached response rows now, so no request pays for them."""
+    municipality_summaries(data)
+    service_dicts(data)
 
 
 def category_indicator(data: TerritoryData, row: pd.Series) -> dict[str, Any]:

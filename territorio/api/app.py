@@ -16,6 +16,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
 
 from territorio._version import __version__
+from territorio.api import _views as views
 from territorio.api._engine import Engine
 from territorio.api._middleware import RateLimiter, WptMiddleware
 from territorio.api._planning import PlanningState
@@ -130,6 +131,10 @@ def create_app(settings: Settings) -> FastAPI:
             # once per worker, before the first request: the network (seconds on
             # a province) and the isochrone edge samples are never built per request
             await run_in_threadpool(routing.warm_up)
+            # and the response rows and service snaps the first requests would
+            # otherwise build, each of 16 concurrent ones per worker repeating it
+            await run_in_threadpool(views.warm_up, data)
+            await run_in_threadpool(nearest.warm_up, data, routing)
         app.state.engine = routing
         # fresh isochrones run one at a time per worker: the others wait here as
         # coroutines, not as threadpool threads contending for the GIL (see

@@ -54,3 +54,28 @@ def test_errors(client: TestClient) -> None:
     assert "minimum" in p.detail
     problem(client.get("/services", params={"municipality": "001999"}), 404)
     problem(client.get("/services/osm:node/404"), 404)
+
+
+def test_response_rows_built_at_start_up_and_only_once(client: TestClient) -> None:
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = client.app.state.data  # type: ignore[attr-defined]
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    # the lifespan built the service rows, the summaries and the snaps of every category
+    assert len(data.extras["service_dicts"]) == len(data.services)
+    assert len(data.extras["summaries"]) == len(data.municipalities)
+    assert {f"services:{c}" for c in data.services["category"].unique()} <= set(engine._snaps)
+    calls = []
+    lock = threading.Lock()
+
+    def build():
+        with lock:
+            calls.append(1)
+        time.sleep(0.1)  # long enough for the eight callers to overlap
+        return ["built"]
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: data.derived("test-rows", build), range(8)))
+    assert len(calls) == 1 and all(g is got[0] for g in got)

@@ -9,17 +9,36 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from territorio.api._links import GEOJSON, geojson_response
 from territorio.api._state import TerritoryData
-from territorio.api._views import service_dict
+from territorio.api._views import service_dicts
 from territorio.api.dependencies import OutputFormat, get_data
 from territorio.api.models import NearestList, Problem
 from territorio.api.routers.services import service_feature
 from territorio.categories import check_category
 
-__all__ = ["router"]
+__all__ = ["category_points", "router", "warm_up"]
 
 router = APIRouter(tags=["accessibility"])
 
 Data = Annotated[TerritoryData, Depends(get_data)]
+
+
+def category_points(data: TerritoryData, engine: Any, category: str) -> tuple[np.ndarray, Any]:
+    """Positions of a category's services in the layer and their snaps (cached)."""
+    pos = data.derived(
+        f"positions:{category}",
+        lambda: np.flatnonzero((data.services["category"] == category).to_numpy()),
+    )
+    snap = engine.snap_points(
+        data.service_lon[pos], data.service_lat[pos], key=f"services:{category}"
+    )
+    return pos, snap
+
+
+def warm_up(data: TerritoryData, engine: Any) -> None:
+    """Snap every category's services now, so no request pays for it."""
+    if engine.available:
+        for category in data.services["category"].unique():
+            category_points(data, engine, str(category))
 
 
 @router.get(
@@ -51,17 +70,14 @@ def nearest_services(
     data.check_in_area(lon, lat, what="origin (query.lon, query.lat)")
     engine = request.app.state.engine
     node_s = engine.times_from(lon, lat, limit_s=max_minutes * 60.0, what="origin")
-    svc = data.services
-    pos = np.flatnonzero((svc["category"] == category).to_numpy())
-    snap = engine.snap_points(
-        data.service_lon[pos], data.service_lat[pos], key=f"services:{category}"
-    )
+    pos, snap = category_points(data, engine, category)
     t = engine.at_points(node_s, snap)
     ok = np.flatnonzero(np.isfinite(t) & (t <= max_minutes * 60.0))
     order = ok[np.argsort(t[ok], kind="stable")][:k]
     items = []
+    rows = service_dicts(data)
     for rank, i in enumerate(order, start=1):
-        item = service_dict(svc.iloc[int(pos[i])])
+        item = rows[int(pos[i])]
         items.append({**item, "time_min": round(float(t[i]) / 60.0, 2), "rank": rank})
     if fmt == "geojson":
         return geojson_response(

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from territorio.api._links import GEOJSON, geojson_page, geojson_response, json_page
 from territorio.api._state import TerritoryData
-from territorio.api._views import service_dict
+from territorio.api._views import service_dict, service_dicts
 from territorio.api.dependencies import (
     OutputFormat,
     check_limit,
@@ -106,7 +106,8 @@ def list_services(
         data, bbox=parse_bbox(bbox), categories=category, municipality=municipality
     )
     total = len(idx)
-    items = [all_service_dicts(data)[int(i)] for i in idx[offset : offset + limit]]
+    rows = service_dicts(data)
+    items = [rows[int(i)] for i in idx[offset : offset + limit]]
     if fmt == "geojson":
         return geojson_page(
             request,
@@ -117,15 +118,6 @@ def list_services(
         )
     # Built from validated dicts: skip FastAPI's second validation on this hot path.
     return JSONResponse(json_page(request, items, total=total, limit=limit, offset=offset))
-
-
-def all_service_dicts(data: TerritoryData) -> list[dict[str, Any]]:
-    """Every service as a :class:`ServiceOut` dict, in layer order (built once)."""
-    cached = data.extras.get("service_dicts")
-    if cached is None:
-        cached = [service_dict(r) for _, r in data.services.iterrows()]
-        data.extras["service_dicts"] = cached
-    return list(cached)
 
 
 @router.get(

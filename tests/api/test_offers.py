@@ -98,6 +98,35 @@ def test_search_by_travel_time_from_workplace(actors: dict[str, Any]) -> None:
     problem(c.get("/offers", params={"from_lon": 9.0, "from_lat": 45.05}), 422)
 
 
+def test_travel_time_ranking_pages_and_box(actors: dict[str, Any]) -> None:
+    c, tok = actors["client"], auth(actors["tokens"]["coop_a"])
+    for title, lon in (
+        ("Ccc", 7.11),
+        ("Aa1", 7.07),
+        ("Bbb", 7.09),
+        ("Aa2", 7.07),
+        ("edge", 7.1203),
+    ):
+        body(
+            c.post("/offers", json={**OFFER, "title": title, "lon": lon}, headers=tok),
+            OfferOut,
+            201,
+        )
+    params: dict[str, Any] = {"from_lon": 7.05, "from_lat": 45.05, "max_minutes": 20}
+    page = body(c.get("/offers", params={**params, "limit": 2, "offset": 1}), OfferList)
+    # steps of 78.7 s east of the workplace: Aa1 and Aa2 2 steps (157 s = 2.62 min, the
+    # tie kept in publication order), Bbb 4 (5.25), Ccc 6 (7.87), edge 7 plus 23.6 m on
+    # foot (0.0003 deg at 5 km/h = 17 s: 568 s = 9.47 min), the first offer 10 (13.12)
+    assert page.total == 6
+    assert [(o.title, o.travel_time_min) for o in page.items] == [("Aa2", 2.62), ("Bbb", 5.25)]
+    page = body(c.get("/offers", params={**params, "max_minutes": 10}), OfferList)
+    assert [o.title for o in page.items] == ["Aa1", "Aa2", "Bbb", "Ccc", "edge"]
+    # 'edge' lies east of every junction reached within 10 minutes (the farthest is
+    # 7.12; 7.13 takes 8 steps = 630 s), yet it snaps to a reached one: still listed
+    assert page.items[-1].travel_time_min == pytest.approx(9.47, abs=0.02)
+    assert body(c.get("/offers", params={**params, "offset": 6}), OfferList).items == []
+
+
 def test_validation_of_new_offers(actors: dict[str, Any]) -> None:
     c, tok = actors["client"], auth(actors["tokens"]["coop_a"])
     p = problem(c.post("/offers", json={**OFFER, "lon": 8.5}, headers=tok), 422)

@@ -265,11 +265,10 @@ def search_offers(
             f"query.{missing}", "give both from_lon and from_lat (the workplace), or neither"
         )
     if from_lon is not None and from_lat is not None:
-        items = _offers_by_time(
-            request, data, session, stmt, from_lon, from_lat, max_minutes * 60.0
-        )
-        total = len(items)
-        items = items[offset : offset + limit]
+        total, items = _offers_by_time(
+            request, data, session, stmt, from_lon, from_lat, max_minutes * 60.0,
+            offset=offset, limit=limit,
+        )  # fmt: skip
     else:
         total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
         rows = session.scalars(
@@ -286,10 +285,6 @@ def search_offers(
     return json_page(request, items, total=total, limit=limit, offset=offset)
 
 
-#: Most offers ranked by travel time in one search.
-MAX_TIMED_OFFERS = 5000
-
-
 def _offers_by_time(
     request: Request,
     data: TerritoryData,
@@ -298,22 +293,53 @@ def _offers_by_time(
     lon: float,
     lat: float,
     limit_s: float,
-) -> list[dict[str, Any]]:
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Return how many offers are within ``limit_s`` of the workplace, and one page of them.
+
+    Ranks every matching offer (no cap): first only ``(id, lon, lat)`` of the
+    offers inside the box of the reached junctions (grown by the snapping
+    distance, so an offer snapped to a reached junction is never left out),
+    then the whole rows of the requested page only.
+    """
     data.check_in_area(lon, lat, what="workplace (query.from_lon, query.from_lat)")
     engine = request.app.state.engine
     node_s = engine.times_from(lon, lat, limit_s=limit_s, what="workplace")
-    rows = session.scalars(
-        stmt.options(selectinload(Offer.served), selectinload(Offer.organisation))
-        .order_by(Offer.id)
-        .limit(MAX_TIMED_OFFERS)
-    ).all()
+    net = engine.network
+    reached = np.isfinite(node_s)
+    if not reached.any():
+        return 0, []
+    grow_lat = net.max_snap_m / 111_320.0
+    lat0, lat1 = float(net.lat[reached].min()), float(net.lat[reached].max())
+    grow_lon = grow_lat / max(np.cos(np.radians(max(abs(lat0), abs(lat1)))), 1e-6)
+    lon0, lon1 = float(net.lon[reached].min()), float(net.lon[reached].max())
+    near = stmt.where(
+        Offer.lon.between(lon0 - grow_lon, lon1 + grow_lon),
+        Offer.lat.between(lat0 - grow_lat, lat1 + grow_lat),
+    )
+    rows = session.execute(near.with_only_columns(Offer.id, Offer.lon, Offer.lat)).all()
     if not rows:
-        return []
-    snap = engine.snap_points([o.lon for o in rows], [o.lat for o in rows])
+        return 0, []
+    ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+    snap = engine.snap_points([r[1] for r in rows], [r[2] for r in rows])
     t = engine.at_points(node_s, snap)
     ok = np.flatnonzero(np.isfinite(t) & (t <= limit_s))
-    order = ok[np.argsort(t[ok], kind="stable")]
-    return [offer_dict(rows[int(i)], travel_time_min=round(float(t[i]) / 60.0, 2)) for i in order]
+    # by travel time, ties by id (the order of the search without a workplace)
+    order = ok[np.lexsort((ids[ok], t[ok]))]
+    page = order[offset : offset + limit]
+    if not len(page):
+        return len(ok), []
+    full = session.scalars(
+        select(Offer)
+        .where(Offer.id.in_([int(i) for i in ids[page]]))
+        .options(selectinload(Offer.served), selectinload(Offer.organisation))
+    ).all()
+    by_id = {o.id: o for o in full}
+    return len(ok), [
+        offer_dict(by_id[int(ids[i])], travel_time_min=round(float(t[i]) / 60.0, 2)) for i in page
+    ]
 
 
 @router.get(

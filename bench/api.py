@@ -3,7 +3,7 @@
 Usage::
 
     python bench/api.py --bundle data/torino [--workers 2] [--connections 32] [--duration 15]
-        [--iso-connections 1,8,32] [--cases detail,bbox,...]
+        [--iso-connections 1,8,32] [--iso-minutes 15] [--cases detail,bbox,...]
 
 Prints requests/s and p50/p95/p99 latency for: municipality detail, services in a
 bbox, nearest services (travel time from a point), isochrones and offer search.
@@ -206,7 +206,9 @@ async def _client_load(
     }
 
 
-def iso_origins(bundle: Path, *, n_random: int, seed: int) -> tuple[list[str], list[str]]:
+def iso_origins(
+    bundle: Path, *, n_random: int, seed: int, minutes: str = "15"
+) -> tuple[list[str], list[str]]:
     """Isochrone paths: reference points in coverage, and those plus random points.
 
     Points are kept only when the network covers them (the same snapping as
@@ -239,8 +241,10 @@ def iso_origins(bundle: Path, *, n_random: int, seed: int) -> tuple[list[str], l
         rand += list(zip(px[keep], py[keep], strict=True))
     rand = rand[:n_random]
 
+    contours = "".join(f"&minutes={m}" for m in minutes.split(","))
+
     def path(p: tuple[float, float]) -> str:
-        return f"/isochrones?lon={p[0]:.6f}&lat={p[1]:.6f}&minutes=15"
+        return f"/isochrones?lon={p[0]:.6f}&lat={p[1]:.6f}{contours}"
 
     mixed = [path(p) for p in refs + rand]
     order = rng.permutation(len(mixed))
@@ -265,6 +269,7 @@ def main() -> None:
         "--settle", type=float, default=8.0, help="seconds to wait for the other workers"
     )
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--iso-minutes", default="15", help="isochrone contours, e.g. 15 or 10,20,30")
     ap.add_argument(
         "--cases",
         default="detail,bbox,nearest,iso-mixed,iso-refs,offers,offers-time",
@@ -273,7 +278,9 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args()
     wanted = set(args.cases.split(","))
-    refs, mixed = iso_origins(args.bundle, n_random=args.random_origins, seed=args.seed)
+    refs, mixed = iso_origins(
+        args.bundle, n_random=args.random_origins, seed=args.seed, minutes=args.iso_minutes
+    )
     print(
         f"isochrone origins: {len(refs)} reference points in coverage, "
         f"{len(mixed) - len(refs)} random points in coverage (seed {args.seed})",
@@ -300,9 +307,9 @@ def main() -> None:
              f"{lon + 0.02},{lat + 0.02}&limit=100", None, [args.connections]),
             ("nearest", "nearest 3 pharmacies (travel time)", f"{base}/nearest?lon={lon + 0.01}"
              f"&lat={lat}&category=pharmacy&k=3&max_minutes=15", None, [args.connections]),
-            ("iso-mixed", "isochrone 15', varied origins", base + mixed[0], mixed,
+            ("iso-mixed", f"isochrone {args.iso_minutes}', varied origins", base + mixed[0], mixed,
              [int(c) for c in args.iso_connections.split(",")]),
-            ("iso-refs", "isochrone 15', reference points", base + refs[0], refs,
+            ("iso-refs", f"isochrone {args.iso_minutes}', reference points", base + refs[0], refs,
              [int(c) for c in args.iso_connections.split(",")]),
             ("offers", "offer search", f"{base}/offers?category=childcare&q=offerta&limit=20",
              None, [args.connections]),

@@ -97,8 +97,27 @@ def write_maps(
     check_lang(lang)
     b = bundle if isinstance(bundle, Bundle) else Bundle(bundle)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     munis = b.layer("municipalities")
+    codes = list(municipalities) if municipalities is not None else []
+    if municipalities is None and len(munis):
+        pop = munis["pop_total"] if "pop_total" in munis.columns else None
+        codes = [
+            str(
+                munis.loc[pop.idxmax(), "pro_com_t"]
+                if pop is not None
+                else munis.iloc[0]["pro_com_t"]
+            )
+        ]
+    # every input is checked before the first file is written
+    known = set(munis["pro_com_t"].astype(str))
+    for code in codes:
+        if code not in known:
+            raise NotFoundError(
+                f"no municipality with ISTAT code {code!r} in bundle {b.path}; "
+                "codes are 6-digit strings, e.g. 001272 for Torino"
+            )
+    pdir = resolve_plan_dir(b.path, plan_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
     def emit(name: str, fmap: Any, started: float) -> None:
@@ -129,7 +148,6 @@ def write_maps(
         )
 
     t0 = time.perf_counter()
-    pdir = resolve_plan_dir(b.path, plan_dir)
     if pdir is None:
         fmap = marginality_map(munis, notice=tr("no_plan", lang), tiles=tiles, lang=lang)
         if progress:
@@ -161,23 +179,7 @@ def write_maps(
 
     services = b.layer("services") if b.has_layer("services") else None
     access = b.layer("access_municipalities") if b.has_layer("access_municipalities") else None
-    codes = list(municipalities) if municipalities is not None else []
-    if municipalities is None and len(munis):
-        pop = munis["pop_total"] if "pop_total" in munis.columns else None
-        codes = [
-            str(
-                munis.loc[pop.idxmax(), "pro_com_t"]
-                if pop is not None
-                else munis.iloc[0]["pro_com_t"]
-            )
-        ]
-    known = set(munis["pro_com_t"].astype(str))
     for code in codes:
-        if code not in known:
-            raise NotFoundError(
-                f"no municipality with ISTAT code {code!r} in bundle {b.path}; "
-                "codes are 6-digit strings, e.g. 001272 for Torino"
-            )
         t0 = time.perf_counter()
         row = munis[munis["pro_com_t"].astype(str) == code].iloc[0]
         iso, iso_outside = municipality_isochrones(b, row)

@@ -80,3 +80,15 @@ def test_write_maps_without_plan_says_run_plan(tmp_path: Path, capsys) -> None:
     assert "run territorio plan" in capsys.readouterr().err
     with pytest.raises(SourceNotFoundError, match="does not exist"):
         write_maps(bundle, out_dir=tmp_path / "maps", tiles=None, plan_dir=tmp_path / "nope")
+
+
+def test_write_maps_checks_every_input_before_writing(tmp_path: Path) -> None:
+    from territorio.errors import NotFoundError
+
+    bundle = syn.write_synthetic_bundle(tmp_path / "bundle")
+    out = tmp_path / "maps"
+    with pytest.raises(NotFoundError, match="'001999'"):
+        write_maps(bundle, out_dir=out, tiles=None, municipalities=["001191", "001999"])
+    with pytest.raises(SourceNotFoundError, match="does not exist"):
+        write_maps(bundle, out_dir=out, tiles=None, plan_dir=tmp_path / "nope")
+    assert not out.exists()  # nothing written, not even the province maps

@@ -10,7 +10,10 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from territorio.api.errors import problem_body
 
 __all__ = ["RateLimiter", "WptMiddleware"]
 
@@ -57,18 +60,6 @@ class RateLimiter:
             return 0
 
 
-def _problem(status: int, title: str, detail: str, path: str) -> tuple[bytes, str]:
-    slug = {413: "payload-too-large", 429: "too-many-requests"}[status]
-    body = {
-        "type": f"https://territorio.example/problems/{slug}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": path,
-    }
-    return json.dumps(body).encode(), slug
-
-
 class WptMiddleware:
     """Limit body size (413), rate-limit writes (429), tag data responses.
 
@@ -98,9 +89,18 @@ class WptMiddleware:
         self.header = header
 
     async def _reject(
-        self, send: Send, status: int, title: str, detail: str, path: str, extra: list[Any]
+        self,
+        scope: Scope,
+        send: Send,
+        status: int,
+        title: str,
+        detail: str,
+        extra: list[Any],
     ) -> None:
-        body, _ = _problem(status, title, detail, path)
+        req = Request(scope)
+        body = json.dumps(
+            problem_body(status, title, detail, instance=req.url.path, base=str(req.base_url))
+        ).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -132,12 +132,12 @@ class WptMiddleware:
             wait = self.limiter.hit(key)
             if wait:
                 await self._reject(
+                    scope,
                     send,
                     429,
                     "Too many requests",
                     f"more than {self.limiter.limit} write requests in "
                     f"{self.limiter.window_s:g} s from this client; retry in {wait} s",
-                    path,
                     [(b"retry-after", str(wait).encode())],
                 )
                 return
@@ -149,7 +149,7 @@ class WptMiddleware:
             except ValueError:
                 size = 0
             if size > self.max_body_bytes:
-                await self._reject(send, 413, "Request body too large", too_large, path, [])
+                await self._reject(scope, send, 413, "Request body too large", too_large, [])
                 return
         if method in _WRITE:
             # Read the (small) body up front so chunked uploads are bounded too.
@@ -163,7 +163,7 @@ class WptMiddleware:
                 chunk = message.get("body", b"")
                 total += len(chunk)
                 if total > self.max_body_bytes:
-                    await self._reject(send, 413, "Request body too large", too_large, path, [])
+                    await self._reject(scope, send, 413, "Request body too large", too_large, [])
                     return
                 chunks.append(chunk)
                 more = message.get("more_body", False)

@@ -21,6 +21,7 @@ from territorio import errors as terr
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
+    "PROBLEM_TYPES",
     "STATUS",
     "ApiError",
     "AuthenticationError",
@@ -32,6 +33,7 @@ __all__ = [
     "ServiceUnavailableError",
     "add_exception_handlers",
     "problem",
+    "problem_body",
 ]
 
 log = logging.getLogger("territorio.api")
@@ -109,20 +111,72 @@ STATUS: dict[type[BaseException], tuple[int, str]] = {
     terr.SourceNotFoundError: (503, "Source unavailable"),
 }
 
-_SLUG = {
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not-found",
-    405: "method-not-allowed",
-    406: "not-acceptable",
-    409: "conflict",
-    413: "payload-too-large",
-    415: "unsupported-media-type",
-    422: "invalid-parameter",
-    429: "too-many-requests",
-    500: "internal-error",
-    503: "unavailable",
-}
+#: Problem types: slug -> (status, title, what it means and how to fix it).
+#: Each is documented at ``/problems/{slug}`` (the ``type`` of a problem).
+PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
+    "unauthorized": (
+        401, "Unauthorized",
+        "The request needs an API token: send 'Authorization: Bearer <token>'. "
+        "Tokens are issued to the accounts of an organisation by an administrator.",
+    ),
+    "forbidden": (
+        403, "Forbidden",
+        "The token is valid but its account may not do this (only the owner or an "
+        "administrator edits or deletes an offer; only administrators hide offers).",
+    ),
+    "not-found": (
+        404, "Not found",
+        "No such resource: check the identifier (ISTAT codes are 6-digit strings, "
+        "e.g. 001272 for Torino) or the path.",
+    ),
+    "method-not-allowed": (405, "Method not allowed", "This path does not accept this method."),
+    "not-acceptable": (406, "Not acceptable", "No representation matches the Accept header."),
+    "conflict": (409, "Conflict", "The request conflicts with existing data (e.g. a duplicate)."),
+    "payload-too-large": (
+        413, "Payload too large", "The request body exceeds the server's size limit.",
+    ),
+    "unsupported-media-type": (
+        415, "Unsupported media type", "Send the body as application/json.",
+    ),
+    "invalid-parameter": (
+        422, "Invalid request",
+        "A parameter or body field is invalid, out of range or outside the territory: "
+        "'errors' names each field and the reason.",
+    ),
+    "too-many-requests": (
+        429, "Too many requests",
+        "Too many writes from this client: wait the seconds given in Retry-After.",
+    ),
+    "internal-error": (
+        500, "Internal server error",
+        "An unexpected error, logged on the server; retry or report it.",
+    ),
+    "unavailable": (
+        503, "Service unavailable",
+        "Data or a feature this request needs is not available on this server (e.g. a "
+        "bundle without planning outputs or without a road network).",
+    ),
+}  # fmt: skip
+
+_SLUG = {status: slug for slug, (status, _, _) in PROBLEM_TYPES.items()}
+
+
+def problem_body(
+    status: int, title: str, detail: str, *, instance: str = "", base: str = ""
+) -> dict[str, Any]:
+    """Return the members of an RFC 9457 problem document.
+
+    ``type`` is ``{base}/problems/{slug}``, documented by the API itself (see
+    :data:`PROBLEM_TYPES`); ``base`` is the request's base URL.
+    """
+    slug = _SLUG.get(status, "internal-error" if status >= 500 else "invalid-parameter")
+    return {
+        "type": f"{base.rstrip('/')}/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
 
 
 def problem(
@@ -131,6 +185,7 @@ def problem(
     detail: str,
     *,
     instance: str = "",
+    base: str = "",
     errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
@@ -146,18 +201,14 @@ def problem(
         Human explanation of this occurrence (what, where, how to fix).
     instance
         The request path.
+    base
+        The request's base URL (the ``type`` URI is ``{base}/problems/{slug}``).
     errors
         For validation problems: ``[{"field": ..., "reason": ...}]``.
     headers
         Extra response headers (``WWW-Authenticate``, ``Retry-After``).
     """
-    body: dict[str, Any] = {
-        "type": f"https://territorio.example/problems/{_SLUG.get(status, str(status))}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": instance,
-    }
+    body = problem_body(status, title, detail, instance=instance, base=base)
     if errors is not None:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
@@ -190,7 +241,13 @@ async def _territorio_handler(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.info("%s on %s: %s", type(exc).__name__, request.url.path, exc)
     return problem(
-        status, title, str(exc), instance=request.url.path, errors=errors, headers=headers or None
+        status,
+        title,
+        str(exc),
+        instance=request.url.path,
+        base=str(request.base_url),
+        errors=errors,
+        headers=headers or None,
     )
 
 
@@ -203,6 +260,7 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
         "Invalid request",
         f"the request is not valid: {summary}" if summary else "the request is not valid",
         instance=request.url.path,
+        base=str(request.base_url),
         errors=errors,
     )
 
@@ -212,7 +270,14 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc, StarletteHTTPException) else ""
     headers = getattr(exc, "headers", None)
     title = {404: "Not found", 405: "Method not allowed"}.get(status, "HTTP error")
-    return problem(status, title, str(detail), instance=request.url.path, headers=headers)
+    return problem(
+        status,
+        title,
+        str(detail),
+        instance=request.url.path,
+        base=str(request.base_url),
+        headers=headers,
+    )
 
 
 async def _catch_all(request: Request, exc: Exception) -> JSONResponse:
@@ -222,6 +287,7 @@ async def _catch_all(request: Request, exc: Exception) -> JSONResponse:
         "Internal server error",
         "an unexpected error occurred; it has been logged. Please retry or report it.",
         instance=request.url.path,
+        base=str(request.base_url),
     )
 
 

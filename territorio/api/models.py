@@ -112,10 +112,22 @@ class FieldError(_Out):
     reason: str = Field(examples=["Input should be less than or equal to 60"])
 
 
+class ProblemType(_Out):
+    """What a problem type means and how to fix it (the target of a problem's ``type``)."""
+
+    type: str = Field(examples=["http://127.0.0.1:8000/problems/not-found"])
+    status: int = Field(examples=[404])
+    title: str = Field(examples=["Not found"])
+    description: str = Field(examples=["No such resource: check the identifier or the path."])
+
+
 class Problem(_Out):
     """An RFC 9457 problem document (``application/problem+json``)."""
 
-    type: str = Field(examples=["https://territorio.example/problems/not-found"])
+    type: str = Field(
+        description="URI of the problem type, documented at that address",
+        examples=["http://127.0.0.1:8000/problems/not-found"],
+    )
     title: str = Field(examples=["Not found"])
     status: int = Field(examples=[404])
     detail: str = Field(examples=["no municipality with ISTAT code '001999' in this territory"])

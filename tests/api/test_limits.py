@@ -18,6 +18,9 @@ def test_body_too_large_is_413(make_settings: Callable[..., Settings]) -> None:
         r = c.post("/offers", content=b"x" * 101, headers={"Content-Type": "application/json"})
         p = problem(r, 413)
         assert "100 bytes" in p.detail
+        # answered by the middleware, with the same documented problem types
+        assert p.type == "http://testserver/problems/payload-too-large"
+        assert c.get(p.type).json()["status"] == 413
 
         # chunked upload without Content-Length is bounded too
         def chunks():  # type: ignore[no-untyped-def]

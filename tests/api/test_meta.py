@@ -13,7 +13,7 @@ from territorio.db.models import OFFER_CATEGORIES
 from territorio.maps import OSM_TILES
 
 from .conftest import make_bundle, make_plan
-from .support import body
+from .support import body, problem
 
 # Built from tests/api/conftest.py MANIFEST.
 HEADER = "osm=2025-10-01T00:00:00Z; istat=2023; build=2026-01-01T10:05:00+00:00"
@@ -120,3 +120,24 @@ def test_plan_results_found_beside_the_bundle(tmp_path: Path) -> None:
     with TestClient(create_app(s)) as c:
         assert body(c.get("/meta"), MetaInfo).features["planning"] is True
         assert c.get("/planning/clusters/C01").status_code == 200
+
+
+def test_problem_types_are_documented_where_they_point(client: TestClient) -> None:
+    from territorio.api.errors import PROBLEM_TYPES
+    from territorio.api.models import ProblemType
+
+    cases = (
+        (client.get("/municipalities/001999"), 404, "not-found"),
+        (client.get("/isochrones", params={"lon": 7.05, "lat": 45.05, "minutes": 90}), 422,
+         "invalid-parameter"),
+        (client.post("/offers", json={}), 401, "unauthorized"),
+    )  # fmt: skip
+    for r, status, slug in cases:
+        p = problem(r, status)
+        assert p.type == f"http://testserver/problems/{slug}"
+        doc = body(client.get(p.type), ProblemType)
+        assert (doc.type, doc.status) == (p.type, status) and doc.description
+    # every status the API answers with has a documented type, each with its own status
+    assert len({s for s, _, _ in PROBLEM_TYPES.values()}) == len(PROBLEM_TYPES)
+    p = problem(client.get("/problems/no-such-type"), 404)
+    assert "invalid-parameter" in p.detail  # lists the known types

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse
 
 from territorio.api._state import TerritoryData
 from territorio.api.dependencies import get_data
-from territorio.api.models import CategoryOut, LandingPage, MetaInfo
+from territorio.api.errors import PROBLEM_TYPES
+from territorio.api.models import CategoryOut, LandingPage, MetaInfo, Problem, ProblemType
 from territorio.categories import CATEGORIES
 from territorio.db.models import OFFER_CATEGORIES
+from territorio.errors import NotFoundError
 
 __all__ = ["router"]
 
@@ -130,3 +132,27 @@ def offer_categories() -> Any:
         {"code": code, "label_it": it, "label_en": en, "group": None}
         for code, (it, en) in OFFER_CATEGORIES.items()
     ]
+
+
+@router.get(
+    "/problems/{slug}",
+    response_model=ProblemType,
+    summary="Tipi di errore / Problem types",
+    responses={404: {"model": Problem}},
+)
+def problem_type(
+    request: Request,
+    slug: Annotated[str, Path(max_length=40, pattern=r"^[a-z-]+$", examples=["invalid-parameter"])],
+) -> Any:
+    """Explain a problem type: the ``type`` URI of every error response points here."""
+    if slug not in PROBLEM_TYPES:
+        raise NotFoundError(
+            f"no problem type {slug!r}; the types are: {', '.join(sorted(PROBLEM_TYPES))}"
+        )
+    status, title, description = PROBLEM_TYPES[slug]
+    return {
+        "type": str(request.url_for("problem_type", slug=slug)),
+        "status": status,
+        "title": title,
+        "description": description,
+    }

@@ -36,21 +36,30 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["CompiledGraph", "default_workers", "run_groups", "warm_up"]
+__all__ = [
+    "CompiledGraph",
+    "Targets",
+    "default_workers",
+    "nearest_targets",
+    "run_groups",
+    "warm_up",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 _KERNEL: Any = None
+_NEAREST: Any = None
 
 
 def _kernel() -> Any:
-    """Compile (or load from the disk cache) the search kernel on first use."""
-    global _KERNEL
+    """Compile (or load from the disk cache) the search kernels on first use."""
+    global _KERNEL, _NEAREST
     if _KERNEL is None:
-        from territorio.accessibility._dijkstra_kernel import search_groups
+        from territorio.accessibility._dijkstra_kernel import nearest_targets, search_groups
 
         _KERNEL = search_groups
+        _NEAREST = nearest_targets
     return _KERNEL
 
 
@@ -173,6 +182,59 @@ def run_groups(
     return out, (lab if labels else None)
 
 
+class Targets:
+    """Points snapped to nodes, indexed by node for :func:`nearest_targets`.
+
+    Parameters
+    ----------
+    n
+        Number of nodes of the graph.
+    nodes
+        Node of each target, ``-1`` for targets outside coverage (never found).
+    offsets
+        Leg (s, not negative) from the node to each target.
+    """
+
+    def __init__(self, n: int, nodes: Any, offsets: Any) -> None:
+        nodes = np.asarray(nodes, dtype=np.int64)
+        offsets = np.asarray(offsets, dtype=np.float64)
+        ok = (nodes >= 0) & np.isfinite(offsets)
+        if (offsets[ok] < 0).any():
+            raise ValueError("target legs must not be negative")
+        j = np.flatnonzero(ok)
+        order = j[np.argsort(nodes[j], kind="stable")]
+        #: targets at node v: ``idx[ptr[v]:ptr[v + 1]]``
+        self.ptr = np.searchsorted(nodes[order], np.arange(n + 1)).astype(np.int64)
+        self.idx = order.astype(np.int64)
+        self.off = np.where(ok, offsets, np.inf)
+
+    def __len__(self) -> int:
+        return len(self.off)
+
+
+def nearest_targets(
+    g: CompiledGraph, source: int, offset: float, targets: Targets, k: int, *, limit: float
+) -> tuple[FloatArray, IntArray]:
+    """Return the times and indices of the ``k`` targets nearest to one source node, sorted.
+
+    The search stops as soon as the ``k`` nearest are certain (see
+    :func:`territorio.accessibility._dijkstra_kernel.nearest_targets`), so
+    its cost grows with how far they are, not with ``limit``: the 3 nearest
+    pharmacies from central Turin settle a few hundred junctions, not the
+    16,000 within 15 minutes. Exact: equal to the ``k`` smallest of a full
+    search (tested against one). ``offset`` is the source's own leg (s).
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    _kernel()
+    lim = float(limit) if np.isfinite(limit) else np.inf
+    t, j, _ = _NEAREST(
+        g.indptr, g.indices, g.data, int(source), float(offset), lim,
+        targets.ptr, targets.idx, targets.off, int(k),
+    )  # fmt: skip
+    return t, j
+
+
 def warm_up() -> float:
     """Compile or load the kernel now; return the seconds it took."""
     import time
@@ -182,4 +244,5 @@ def warm_up() -> float:
     t0 = time.perf_counter()
     tiny = CompiledGraph(csr_matrix(np.array([[0.0, 1.0], [1.0, 0.0]])))
     run_groups(tiny, [0, 1], [0], [0.0], workers=1, labels=True)
+    nearest_targets(tiny, 0, 0.0, Targets(2, [1], [0.0]), 1, limit=np.inf)
     return time.perf_counter() - t0

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-__all__ = ["search_groups"]
+__all__ = ["nearest_targets", "search_groups"]
 
 
 @njit(cache=True, nogil=True)
@@ -126,3 +126,75 @@ def search_groups(
                         lab_out[gi, c] = label[v]
             dist[v] = np.inf
             label[v] = -1
+
+
+@njit(cache=True, nogil=True)
+def nearest_targets(
+    indptr: Any,
+    indices: Any,
+    data: Any,
+    source: int,
+    offset: float,
+    limit: float,
+    tptr: Any,
+    tidx: Any,
+    toff: Any,
+    k: int,
+) -> Any:
+    """Return the ``k`` targets nearest to one source, stopping as soon as they are known.
+
+    Targets sit at nodes (``tidx[tptr[v]:tptr[v + 1]]`` are the targets at node
+    ``v``) behind a leg of ``toff[j] >= 0`` seconds. The search settles nodes
+    in time order; once ``k`` targets are found and the next node is no nearer
+    than the ``k``-th of them, no unsettled node can give a nearer target
+    (legs are not negative), so the search stops there. Targets beyond
+    ``limit`` are ignored.
+
+    Returns
+    -------
+    times, targets, settled
+        Sorted times (s, ``offset`` included) and target indices, at most
+        ``k`` each, and the number of nodes settled.
+    """
+    n = indptr.shape[0] - 1
+    dist = np.full(n, np.inf)
+    hd = np.empty(data.shape[0] + 1, dtype=np.float64)
+    hn = np.empty(data.shape[0] + 1, dtype=np.int64)
+    best_t = np.full(k, np.inf)
+    best_j = np.full(k, -1, dtype=np.int64)
+    found = 0
+    settled = 0
+    size = 0
+    if offset <= limit:
+        dist[source] = offset
+        size = _push(hd, hn, size, offset, source)
+    while size > 0:
+        d = hd[0]
+        u = hn[0]
+        size = _pop(hd, hn, size)
+        if d > dist[u]:
+            continue
+        if found == k and d >= best_t[k - 1]:
+            break
+        settled += 1
+        for p in range(tptr[u], tptr[u + 1]):
+            j = tidx[p]
+            t = d + toff[j]
+            if t <= limit and (found < k or t < best_t[k - 1]):
+                # insert into the sorted top-k (k is small); ties keep the earlier one
+                i = found if found < k else k - 1
+                while i > 0 and best_t[i - 1] > t:
+                    best_t[i] = best_t[i - 1]
+                    best_j[i] = best_j[i - 1]
+                    i -= 1
+                best_t[i] = t
+                best_j[i] = j
+                if found < k:
+                    found += 1
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            nd = d + data[e]
+            if nd < dist[v] and nd <= limit:
+                dist[v] = nd
+                size = _push(hd, hn, size, nd, v)
+    return best_t[:found], best_j[:found], settled

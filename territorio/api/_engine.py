@@ -208,6 +208,44 @@ class Engine:
                     self._snaps[key] = snap
         return snap
 
+    def targets(self, lon: Any, lat: Any, *, key: str) -> Any:
+        """Points snapped and indexed by node for :meth:`nearest_from` (cached under ``key``)."""
+        found = self._snaps.get(f"targets:{key}")
+        if found is None:
+            from territorio.accessibility._dijkstra import Targets
+
+            snap = self.snap_points(lon, lat, key=key)
+            with self._snap_lock:
+                found = self._snaps.get(f"targets:{key}")
+                if found is None:
+                    found = Targets(
+                        self.network.n_nodes,
+                        np.where(snap.covered, snap.node, -1),
+                        np.where(snap.covered, snap.offset_s, np.inf),
+                    )
+                    self._snaps[f"targets:{key}"] = found
+        return found
+
+    def nearest_from(
+        self, lon: float, lat: float, targets: Any, *, k: int, limit_s: float, what: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return times (s, sorted) and indices of the ``k`` targets nearest by car from a point.
+
+        Exact, and the search stops once they are known (see
+        :func:`territorio.accessibility._dijkstra.nearest_targets`).
+
+        Raises
+        ------
+        OutsideCoverageError
+            If the point is outside network coverage (see :meth:`snap_origin`).
+        """
+        from territorio.accessibility._dijkstra import nearest_targets
+
+        node, off = self.snap_origin(lon, lat, what=what)
+        return nearest_targets(
+            self.network.compiled("forward"), node, off, targets, k, limit=limit_s
+        )
+
     @staticmethod
     def at_points(node_s: np.ndarray, snap: Any) -> np.ndarray:
         """Seconds to each snapped point (NaN when outside coverage or unreached)."""

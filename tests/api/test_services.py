@@ -66,7 +66,8 @@ def test_response_rows_built_at_start_up_and_only_once(client: TestClient) -> No
     # the lifespan built the service rows, the summaries and the snaps of every category
     assert len(data.extras["service_dicts"]) == len(data.services)
     assert len(data.extras["summaries"]) == len(data.municipalities)
-    assert {f"services:{c}" for c in data.services["category"].unique()} <= set(engine._snaps)
+    cats = data.services["category"].unique()
+    assert {f"targets:services:{c}" for c in cats} <= set(engine._snaps)
     calls = []
     lock = threading.Lock()
 

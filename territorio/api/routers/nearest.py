@@ -23,15 +23,15 @@ Data = Annotated[TerritoryData, Depends(get_data)]
 
 
 def category_points(data: TerritoryData, engine: Any, category: str) -> tuple[np.ndarray, Any]:
-    """Positions of a category's services in the layer and their snaps (cached)."""
+    """Positions of a category's services in the layer and their search targets (cached)."""
     pos = data.derived(
         f"positions:{category}",
         lambda: np.flatnonzero((data.services["category"] == category).to_numpy()),
     )
-    snap = engine.snap_points(
+    targets = engine.targets(
         data.service_lon[pos], data.service_lat[pos], key=f"services:{category}"
     )
-    return pos, snap
+    return pos, targets
 
 
 def warm_up(data: TerritoryData, engine: Any) -> None:
@@ -69,16 +69,15 @@ def nearest_services(
     check_category(category, where="query parameter category")
     data.check_in_area(lon, lat, what="origin (query.lon, query.lat)")
     engine = request.app.state.engine
-    node_s = engine.times_from(lon, lat, limit_s=max_minutes * 60.0, what="origin")
-    pos, snap = category_points(data, engine, category)
-    t = engine.at_points(node_s, snap)
-    ok = np.flatnonzero(np.isfinite(t) & (t <= max_minutes * 60.0))
-    order = ok[np.argsort(t[ok], kind="stable")][:k]
-    items = []
+    pos, targets = category_points(data, engine, category)
+    times, order = engine.nearest_from(
+        lon, lat, targets, k=k, limit_s=max_minutes * 60.0, what="origin"
+    )
     rows = service_dicts(data)
-    for rank, i in enumerate(order, start=1):
-        item = rows[int(pos[i])]
-        items.append({**item, "time_min": round(float(t[i]) / 60.0, 2), "rank": rank})
+    items = [
+        {**rows[int(pos[i])], "time_min": round(float(t) / 60.0, 2), "rank": rank}
+        for rank, (t, i) in enumerate(zip(times, order, strict=True), start=1)
+    ]
     if fmt == "geojson":
         return geojson_response(
             {

@@ -28,6 +28,7 @@ fraction of a second. :func:`warm_up` triggers it explicitly.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -48,19 +49,13 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-_KERNEL: Any = None
-_NEAREST: Any = None
 
+@functools.cache
+def _kernels() -> Any:
+    """Return the kernel module, compiled (or loaded from the disk cache) on first use."""
+    from territorio.accessibility import _dijkstra_kernel
 
-def _kernel() -> Any:
-    """Compile (or load from the disk cache) the search kernels on first use."""
-    global _KERNEL, _NEAREST
-    if _KERNEL is None:
-        from territorio.accessibility._dijkstra_kernel import nearest_targets, search_groups
-
-        _KERNEL = search_groups
-        _NEAREST = nearest_targets
-    return _KERNEL
+    return _dijkstra_kernel
 
 
 def default_workers() -> int:
@@ -141,7 +136,7 @@ def run_groups(
         ``times`` float64 (``inf`` where not reached within ``limit``);
         ``labels`` int64 of the same shape, or None.
     """
-    kernel = _kernel()
+    kernel = _kernels().search_groups
     group_ptr = np.ascontiguousarray(group_ptr, dtype=np.int64)
     nodes = np.ascontiguousarray(nodes, dtype=np.int64)
     offsets = np.ascontiguousarray(offsets, dtype=np.float64)
@@ -226,9 +221,8 @@ def nearest_targets(
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
-    _kernel()
     lim = float(limit) if np.isfinite(limit) else np.inf
-    t, j, _ = _NEAREST(
+    t, j, _ = _kernels().nearest_targets(
         g.indptr, g.indices, g.data, int(source), float(offset), lim,
         targets.ptr, targets.idx, targets.off, int(k),
     )  # fmt: skip

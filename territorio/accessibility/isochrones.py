@@ -70,6 +70,7 @@ input order: 36-38 ms. ``bench/accessibility.py`` reprints the figures.
 
 from __future__ import annotations
 
+import functools
 import json
 import weakref
 from collections.abc import Sequence
@@ -111,7 +112,7 @@ def _samples(net: RoadNetwork, cell_m: float) -> dict[str, Any]:
     from territorio.accessibility._dijkstra import warm_up
 
     warm_up()
-    _field_kernel()
+    _kernels()
     n_edges = len(net.edge_u)
     tf = np.full(n_edges, np.inf)
     tr = np.full(n_edges, np.inf)
@@ -192,23 +193,12 @@ def prepare_isochrones(net: RoadNetwork, *, cell_m: Sequence[float] = (50.0, 100
         _samples(net, float(c))
 
 
-_FIELD: Any = None
-_BOX: Any = None
+@functools.cache
+def _kernels() -> Any:
+    """Return the grid kernels' module (numba; compiled or loaded from disk on first use)."""
+    from territorio.accessibility import _iso_kernel
 
-
-def _field_kernel() -> Any:
-    global _FIELD, _BOX
-    if _FIELD is None:
-        from territorio.accessibility._iso_kernel import arrival_field, reached_box
-
-        _FIELD = arrival_field
-        _BOX = reached_box
-    return _FIELD
-
-
-def _box_kernel() -> Any:
-    _field_kernel()
-    return _BOX
+    return _iso_kernel
 
 
 _BUNDLE_NETWORKS: weakref.WeakKeyDictionary[Any, dict[str, RoadNetwork]] = (
@@ -403,7 +393,7 @@ def _auto_cell(
     net: RoadNetwork, d: FloatArray, limit: float, buffer_m: float, start: float = AUTO_CELL_M
 ) -> float:
     """Return the finest of ``start``, 2 ``start``, 4 ``start``... within ``AUTO_MAX_PIXELS``."""
-    xmin, xmax, ymin, ymax, count = _box_kernel()(d, net.x, net.y, limit)
+    xmin, xmax, ymin, ymax, count = _kernels().reached_box(d, net.x, net.y, limit)
     if count == 0:
         return start
     w = float(xmax - xmin) + 2 * buffer_m
@@ -541,7 +531,7 @@ def _grid_contours(
     inside = (xx * xx + yy * yy) <= r_px * r_px + 1e-9
     disc_r = yy[inside].astype(np.int64)
     disc_c = xx[inside].astype(np.int64)
-    sub, r0, r1, c0, _c1 = _field_kernel()(
+    sub, r0, r1, c0, _c1 = _kernels().arrival_field(
         np.ascontiguousarray(d, dtype=np.float64), s["nptr"], s["nedge"], s["e_u"], s["e_tf"],
         s["e_v"], s["e_tr"], s["sptr"], s["p"], s["ix"], s["iy"], limit, disc_r, disc_c, pad,
     )  # fmt: skip

@@ -97,10 +97,7 @@ class WptMiddleware:
         detail: str,
         extra: list[Any],
     ) -> None:
-        req = Request(scope)
-        body = json.dumps(
-            problem_body(status, title, detail, instance=req.url.path, base=str(req.base_url))
-        ).encode()
+        body = json.dumps(problem_body(Request(scope), status, title, detail)).encode()
         await send(
             {
                 "type": "http.response.start",

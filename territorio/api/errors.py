@@ -161,31 +161,28 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
 _SLUG = {status: slug for slug, (status, _, _) in PROBLEM_TYPES.items()}
 
 
-def problem_body(
-    status: int, title: str, detail: str, *, instance: str = "", base: str = ""
-) -> dict[str, Any]:
-    """Return the members of an RFC 9457 problem document.
+def problem_body(request: Request, status: int, title: str, detail: str) -> dict[str, Any]:
+    """Return the members of an RFC 9457 problem document about ``request``.
 
-    ``type`` is ``{base}/problems/{slug}``, documented by the API itself (see
-    :data:`PROBLEM_TYPES`); ``base`` is the request's base URL.
+    ``type`` is ``<base URL>/problems/{slug}``, documented by the API itself
+    (see :data:`PROBLEM_TYPES`); ``instance`` is the request path.
     """
     slug = _SLUG.get(status, "internal-error" if status >= 500 else "invalid-parameter")
     return {
-        "type": f"{base.rstrip('/')}/problems/{slug}",
+        "type": f"{str(request.base_url).rstrip('/')}/problems/{slug}",
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": instance,
+        "instance": request.url.path,
     }
 
 
 def problem(
+    request: Request,
     status: int,
     title: str,
     detail: str,
     *,
-    instance: str = "",
-    base: str = "",
     errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
@@ -193,22 +190,20 @@ def problem(
 
     Parameters
     ----------
+    request
+        The request the problem is about (its path is the ``instance``).
     status
         HTTP status code.
     title
         Short, fixed summary of the problem type.
     detail
         Human explanation of this occurrence (what, where, how to fix).
-    instance
-        The request path.
-    base
-        The request's base URL (the ``type`` URI is ``{base}/problems/{slug}``).
     errors
         For validation problems: ``[{"field": ..., "reason": ...}]``.
     headers
         Extra response headers (``WWW-Authenticate``, ``Retry-After``).
     """
-    body = problem_body(status, title, detail, instance=instance, base=base)
+    body = problem_body(request, status, title, detail)
     if errors is not None:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
@@ -240,29 +235,15 @@ async def _territorio_handler(request: Request, exc: Exception) -> JSONResponse:
         errors = [{"field": exc.field, "reason": exc.reason}]
     if status >= 500:
         log.info("%s on %s: %s", type(exc).__name__, request.url.path, exc)
-    return problem(
-        status,
-        title,
-        str(exc),
-        instance=request.url.path,
-        base=str(request.base_url),
-        errors=errors,
-        headers=headers or None,
-    )
+    return problem(request, status, title, str(exc), errors=errors, headers=headers or None)
 
 
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     raw = exc.errors() if isinstance(exc, RequestValidationError) else []
     errors = [{"field": _field(e.get("loc", ())), "reason": str(e.get("msg", ""))} for e in raw]
     summary = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
-    return problem(
-        422,
-        "Invalid request",
-        f"the request is not valid: {summary}" if summary else "the request is not valid",
-        instance=request.url.path,
-        base=str(request.base_url),
-        errors=errors,
-    )
+    detail = f"the request is not valid: {summary}" if summary else "the request is not valid"
+    return problem(request, 422, "Invalid request", detail, errors=errors)
 
 
 async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -270,24 +251,16 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc, StarletteHTTPException) else ""
     headers = getattr(exc, "headers", None)
     title = {404: "Not found", 405: "Method not allowed"}.get(status, "HTTP error")
-    return problem(
-        status,
-        title,
-        str(detail),
-        instance=request.url.path,
-        base=str(request.base_url),
-        headers=headers,
-    )
+    return problem(request, status, title, str(detail), headers=headers)
 
 
 async def _catch_all(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
+        request,
         500,
         "Internal server error",
         "an unexpected error occurred; it has been logged. Please retry or report it.",
-        instance=request.url.path,
-        base=str(request.base_url),
     )
 
 

@@ -34,10 +34,11 @@ from territorio.maps._style import (
     swatch,
     tr,
 )
+from territorio.maps._data import PlanOutputs, marginality_table
 from territorio.maps.choropleth import outside_mask
 from territorio.schemas import require_columns
 
-__all__ = ["SCORE_BINS", "marginality_map"]
+__all__ = ["SCORE_BINS", "marginality_map", "plan_marginality_map"]
 
 #: Fixed score classes (upper bounds, points of the 0-100 index), so maps of
 #: different runs are comparable.
@@ -272,6 +273,32 @@ def marginality_map(
     ):
         folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap
+
+
+def plan_marginality_map(
+    municipalities: gpd.GeoDataFrame,
+    plan: PlanOutputs | None,
+    *,
+    tiles: str | None = OSM_TILES,
+    lang: str = "it",
+) -> folium.Map:
+    """Build the marginality map of a plan's outputs.
+
+    Without outputs (``plan`` None) the map shows the municipalities and a
+    notice saying to run ``territorio plan`` first.
+    """
+    if plan is None:
+        return marginality_map(municipalities, notice=tr("no_plan", lang), tiles=tiles, lang=lang)
+    table = marginality_table(plan)
+    return marginality_map(
+        municipalities,
+        table,
+        snai=table,
+        clusters=plan.clusters,
+        sites=plan.sites,
+        tiles=tiles,
+        lang=lang,
+    )
 
 
 def _factor_label(code: Any, lang: str) -> str:

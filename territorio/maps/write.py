@@ -22,7 +22,7 @@ from territorio.maps._data import (
 )
 from territorio.maps._style import check_lang, tr
 from territorio.maps.choropleth import choropleth_map
-from territorio.maps.marginality import marginality_map
+from territorio.maps.marginality import plan_marginality_map
 from territorio.maps.municipality import municipality_map
 from territorio.maps.offers import offers_map
 
@@ -148,26 +148,15 @@ def write_maps(
         )
 
     t0 = time.perf_counter()
-    if pdir is None:
-        fmap = marginality_map(munis, notice=tr("no_plan", lang), tiles=tiles, lang=lang)
-        if progress:
-            print(
-                f"maps: marginality.html has no planning outputs ({b.path.name}-plan/ not "
-                f"found): run territorio plan {b.path} first",
-                file=sys.stderr,
-            )
-    else:
-        plan = load_plan(pdir)
-        table = marginality_table(plan)
-        fmap = marginality_map(
-            munis,
-            table,
-            snai=table,
-            clusters=plan.clusters,
-            sites=plan.sites,
-            tiles=tiles,
-            lang=lang,
+    if pdir is None and progress:
+        print(
+            f"maps: marginality.html has no planning outputs ({b.path.name}-plan/ not "
+            f"found): run territorio plan {b.path} first",
+            file=sys.stderr,
         )
+    fmap = plan_marginality_map(
+        munis, None if pdir is None else load_plan(pdir), tiles=tiles, lang=lang
+    )
     emit(MAP_FILES["marginality"], fmap, t0)
 
     t0 = time.perf_counter()

@@ -28,14 +28,13 @@ from territorio.maps._assets import render_html
 from territorio.maps._data import (
     PlanOutputs,
     load_plan,
-    marginality_table,
     municipality_isochrones,
     no_data_categories,
     resolve_plan_dir,
 )
-from territorio.maps._style import OSM_TILES, SNAI_TEXT, category_label, finite, tr
+from territorio.maps._style import OSM_TILES, SNAI_TEXT, category_label, finite
 from territorio.maps.choropleth import choropleth_map
-from territorio.maps.marginality import marginality_map
+from territorio.maps.marginality import plan_marginality_map
 from territorio.maps.municipality import municipality_map
 from territorio.maps.offers import OFFER_STYLE, offers_frame, offers_map
 from territorio.web._i18n import texts
@@ -354,22 +353,7 @@ def build_router(
                     munis, b.layer("access_municipalities"), tiles=site.tiles, lang=lg
                 )
             else:
-                plan = site.plan()
-                if plan is None:
-                    fmap = marginality_map(
-                        munis, notice=tr("no_plan", lg), tiles=site.tiles, lang=lg
-                    )
-                else:
-                    table = marginality_table(plan)
-                    fmap = marginality_map(
-                        munis,
-                        table,
-                        snai=table,
-                        clusters=plan.clusters,
-                        sites=plan.sites,
-                        tiles=site.tiles,
-                        lang=lg,
-                    )
+                fmap = plan_marginality_map(munis, site.plan(), tiles=site.tiles, lang=lg)
             site.cache[key] = render_html(fmap, assets=assets)
         return HTMLResponse(site.cache[key])
 

@@ -95,6 +95,15 @@ def _write_layers(folder: Path, layers: Mapping[str, pd.DataFrame]) -> dict[str,
     return counts
 
 
+def _commit(tmp: Path, target: Path, manifest: Mapping[str, Any]) -> Bundle:
+    """Write the manifest into the filled ``tmp`` folder and swap it in as ``target``."""
+    (tmp / MANIFEST).write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+    )
+    _swap_in(tmp, target)
+    return Bundle(target)
+
+
 def _swap_in(tmp: Path, target: Path) -> None:
     """Replace ``target`` by ``tmp`` with renames (old kept until the new is in place)."""
     old = target.with_name(f".{target.name}.old")
@@ -134,14 +143,10 @@ def write_bundle(
             **manifest,
             "layers": counts,
         }
-        (tmp / MANIFEST).write_text(
-            json.dumps(full, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
-        )
-        _swap_in(tmp, target)
+        return _commit(tmp, target, full)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return Bundle(target)
 
 
 def update_bundle(
@@ -167,11 +172,7 @@ def update_bundle(
         counts = dict(bundle.manifest.get("layers", {}))
         counts.update(_write_layers(tmp, layers))
         full = {**bundle.manifest, **manifest_update, "layers": counts}
-        (tmp / MANIFEST).write_text(
-            json.dumps(full, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
-        )
-        _swap_in(tmp, target)
+        return _commit(tmp, target, full)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return Bundle(target)

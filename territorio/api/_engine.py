@@ -90,7 +90,6 @@ class Engine:
         self.iso_capacity = max(0, int(isochrone_cache))
         self.iso_stats = IsochroneStats()
         self._lonlat: Any = None
-        self._iso_compute_lock = threading.Lock()
         self.iso_cell_m = float(isochrone_cell_m)
 
     # -- building ----------------------------------------------------------------
@@ -290,12 +289,12 @@ class Engine:
             return hit
 
     def isochrone_compute(self, key: tuple[Any, ...], lon: float, lat: float) -> bytes:
-        """Compute the isochrones of ``key`` from the point, store and return their GeoJSON."""
-        # one computation at a time per process: concurrent ones only thrash the
-        # GIL and the caches (the API also queues them on the event loop, see
-        # routers/isochrones.py, so this lock is uncontended there)
-        with self._iso_compute_lock:
-            body = self._compute_isochrones(lon, lat, key[2], key[3])
+        """Compute the isochrones of ``key`` from the point, store and return their GeoJSON.
+
+        The API runs one at a time per worker (``routers/isochrones.py``):
+        concurrent ones would only contend for the GIL and the caches.
+        """
+        body = self._compute_isochrones(lon, lat, key[2], key[3])
         with self._iso_lock:
             self.iso_stats.misses += 1
             if self.iso_capacity:
@@ -303,22 +302,6 @@ class Engine:
                 while len(self._iso) > self.iso_capacity:
                     self._iso.popitem(last=False)
         return body
-
-    def isochrone_geojson(
-        self, lon: float, lat: float, minutes: Sequence[float], *, mode: str = "car"
-    ) -> tuple[bytes, bool]:
-        """Isochrones from a point as GeoJSON bytes, and whether they came from the cache.
-
-        Raises
-        ------
-        OutsideCoverageError
-            If the point is outside network coverage.
-        """
-        key = self.isochrone_key(lon, lat, minutes, mode=mode)
-        hit = self.isochrone_cached(key)
-        if hit is not None:
-            return hit, True
-        return self.isochrone_compute(key, lon, lat), False
 
     def _to_lonlat(self) -> Any:
         """Return the metric -> EPSG:4326 pyproj Transformer of the network (built once)."""

@@ -156,19 +156,10 @@ class PlanningState:
                 }
             )
         else:
-            from territorio.planning.snai import classify
+            from territorio.planning.snai import classify_with
 
             try:
-                snai, _, _ = classify(
-                    ctx,
-                    m,
-                    services,
-                    poli=cfg.poli,
-                    poli_intercomunali=cfg.poli_intercomunali,
-                    criteria=cfg.criteria,
-                    thresholds=cfg.thresholds,
-                    adj=adj,
-                )
+                snai, _, _ = classify_with(cfg, ctx, m, services, adj=adj)
             except TerritorioError as exc:
                 raise ServiceUnavailableError(
                     f"cannot classify the municipalities for the scenario baseline ({exc}); "

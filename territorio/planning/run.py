@@ -135,7 +135,7 @@ def run_plan(
     from territorio.planning.report import cluster_report, overview_report
     from territorio.planning.scenarios import Baseline, run_scenario
     from territorio.planning.siting import load_candidates, site_services
-    from territorio.planning.snai import classify
+    from territorio.planning.snai import classify_with
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -159,16 +159,7 @@ def run_plan(
         adj = steps.run("adjacency", lambda: adjacency(m))
         snai, _poli, snotes = steps.run(
             "classification",
-            lambda: classify(
-                ctx,
-                m,
-                services,
-                poli=cfg.poli,
-                poli_intercomunali=cfg.poli_intercomunali,
-                criteria=cfg.criteria,
-                thresholds=cfg.thresholds,
-                adj=adj,
-            ),
+            lambda: classify_with(cfg, ctx, m, services, adj=adj),
         )
         notes += snotes
         idx = steps.run(

@@ -215,7 +215,7 @@ def run_scenario(
     beyond_min
         Threshold of the ``pop_beyond_*`` columns reported.
     """
-    from territorio.planning.snai import classify
+    from territorio.planning.snai import classify_with
 
     svc_after, cats = apply_changes(
         base.services, changes, municipalities=base.municipalities, name=name
@@ -248,15 +248,7 @@ def run_scenario(
     )
     snai1 = base.snai
     if cfg.poli == "derive" and set(cats) & set(POLO_CATEGORIES):
-        snai1, _, _ = classify(
-            ctx,
-            base.municipalities,
-            svc_after,
-            poli="derive",
-            criteria=cfg.criteria,
-            thresholds=cfg.thresholds,
-            adj=base.adj,
-        )
+        snai1, _, _ = classify_with(cfg, ctx, base.municipalities, svc_after, adj=base.adj)
     codes = base.municipalities["pro_com_t"].astype(str)
     out = pd.DataFrame(
         {"pro_com_t": codes.to_numpy(), "name": base.municipalities["name"].to_numpy()}

@@ -38,7 +38,7 @@ from scipy.sparse.csgraph import connected_components
 
 from territorio.errors import DataValidationError, UnknownAreaError
 from territorio.planning._graph import adjacency, components_of
-from territorio.planning.config import PoliCriteria
+from territorio.planning.config import PlanConfig, PoliCriteria
 from territorio.schemas import require_columns
 
 __all__ = [
@@ -189,36 +189,30 @@ def poli_criteria_flags(
             flags["school"] = flags["liceo"] & flags["technical"]
         if not flags["school"].any():
             notes.append("no municipality meets the school criterion with the data available")
-    if criteria.hospital == "ignore":
-        flags["hospital"] = True
-        notes.append("hospital criterion ignored (criteria.hospital = 'ignore')")
-    else:
-        hos = svc[svc["category"] == "hospital"]
-        if len(hos):
-            ok = hos.apply(_hospital_ok, axis=1, criteria=criteria).astype(bool)
-            mark("hospital", hos[ok.to_numpy()])
-        if criteria.hospital == "any":
-            notes.append("hospital criterion relaxed to any hospital (no DEA level required)")
-        if not flags["hospital"].any():
-            notes.append(
-                "no hospital with an emergency department found: the registry may lack the "
-                "'emergency' attribute; set criteria.hospital = 'any' to relax"
-            )
-    if criteria.station == "ignore":
-        flags["station"] = True
-        notes.append("station criterion ignored (criteria.station = 'ignore')")
-    else:
-        sta = svc[svc["category"] == "railway_station"]
-        if len(sta):
-            ok = sta.apply(_station_ok, axis=1, criteria=criteria).astype(bool)
-            mark("station", sta[ok.to_numpy()])
-        if criteria.station == "any":
-            notes.append("station criterion relaxed to any railway station (no RFI category)")
-        if not flags["station"].any():
-            notes.append(
-                "no Silver-or-better railway station found: registries rarely carry the RFI "
-                "category; set criteria.station = 'any' or list station_types"
-            )
+    checks = (
+        ("hospital", "hospital", _hospital_ok,
+         "hospital criterion relaxed to any hospital (no DEA level required)",
+         "no hospital with an emergency department found: the registry may lack the "
+         "'emergency' attribute; set criteria.hospital = 'any' to relax"),
+        ("station", "railway_station", _station_ok,
+         "station criterion relaxed to any railway station (no RFI category)",
+         "no Silver-or-better railway station found: registries rarely carry the RFI "
+         "category; set criteria.station = 'any' or list station_types"),
+    )  # fmt: skip
+    for flag, category, qualifies, relaxed, missing in checks:
+        mode = getattr(criteria, flag)
+        if mode == "ignore":
+            flags[flag] = True
+            notes.append(f"{flag} criterion ignored (criteria.{flag} = 'ignore')")
+            continue
+        found = svc[svc["category"] == category]
+        if len(found):
+            ok = found.apply(qualifies, axis=1, criteria=criteria).astype(bool)
+            mark(flag, found[ok.to_numpy()])
+        if mode == "any":
+            notes.append(relaxed)
+        if not flags[flag].any():
+            notes.append(missing)
     flags["all"] = flags["school"] & flags["hospital"] & flags["station"]
     return flags, notes
 
@@ -538,3 +532,24 @@ def classify(
             f"poli outside network coverage cannot be reached as targets: {', '.join(off)}"
         )
     return snai_table(municipalities, pf, times, thresholds=thresholds), pf, notes
+
+
+def classify_with(
+    cfg: PlanConfig,
+    ctx: Any,
+    municipalities: gpd.GeoDataFrame,
+    services: pd.DataFrame | None,
+    *,
+    adj: sp.csr_matrix | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Run :func:`classify` with the poli, criteria and thresholds of a plan configuration."""
+    return classify(
+        ctx,
+        municipalities,
+        services,
+        poli=cfg.poli,
+        poli_intercomunali=cfg.poli_intercomunali,
+        criteria=cfg.criteria,
+        thresholds=cfg.thresholds,
+        adj=adj,
+    )

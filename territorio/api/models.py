@@ -314,6 +314,12 @@ class NearestList(_Out):
     origin: dict[str, float]
     category: str
     max_minutes: float
+    data: Literal["ok", "partial", "no_data"] = Field(
+        description="ok: the sources cover the whole territory; partial: only some "
+        "municipalities (nearer services may be missing); no_data: no source has this "
+        "category, so an empty list is a gap in the data, not a service desert"
+    )
+    note: str | None = Field(default=None, description="what 'partial' or 'no_data' means here")
     items: list[NearestService]
 
 

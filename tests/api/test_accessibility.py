@@ -64,6 +64,30 @@ def test_nearest_by_travel_time(client: TestClient) -> None:
         params={"lon": 7.05, "lat": 45.05, "category": "pharmacy", "max_minutes": 10},
     )
     assert [s.service_id for s in body(r, NearestList).items] == ["moh:F1"]
+    assert body(r, NearestList).data == "ok" and body(r, NearestList).note is None
+
+
+def test_nearest_tells_a_data_gap_from_a_desert(client: TestClient, monkeypatch) -> None:
+    origin = {"lon": 7.05, "lat": 45.05}
+    # the test bundle has no digital-help desk at all: no data, not "none within an hour"
+    n = body(client.get("/nearest", params={**origin, "category": "digital_help"}), NearestList)
+    assert (n.data, n.items) == ("no_data", [])
+    assert n.note is not None and "gap in the data" in n.note
+    gj = client.get("/nearest", params={**origin, "category": "digital_help", "f": "geojson"})
+    assert gj.json()["data"] == "no_data" and gj.json()["features"] == []
+    # pharmacies exist, but none within 1 minute of 7.25 (the nearest, F2 at 7.15, is 10
+    # steps of 78.7 s = 13.12 min away): an empty list that does mean "none in reach"
+    far = {"lon": 7.25, "lat": 45.05, "category": "pharmacy", "max_minutes": 1}
+    n = body(client.get("/nearest", params=far), NearestList)
+    assert (n.data, n.items) == ("ok", [])
+    # sources that cover only some municipalities (manifest coverage): partial, said so
+    manifest = client.app.state.data.bundle.manifest  # type: ignore[attr-defined]
+    monkeypatch.setitem(
+        manifest, "service_categories", {"pharmacy": {"count": 3, "coverage": ["001001"]}}
+    )
+    n = body(client.get("/nearest", params={**origin, "category": "pharmacy"}), NearestList)
+    assert n.data == "partial" and n.note is not None and "001001" in n.note
+    assert n.items[0].service_id == "moh:F1"
 
 
 def test_nearest_rejects_points_outside_and_bad_limits(client: TestClient) -> None:

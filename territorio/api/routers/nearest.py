@@ -34,6 +34,30 @@ def category_points(data: TerritoryData, engine: Any, category: str) -> tuple[np
     return pos, targets
 
 
+def category_data(data: TerritoryData, category: str, n_services: int) -> tuple[str, str | None]:
+    """Say whether the bundle's sources cover a category: ``(status, note)``.
+
+    ``no_data`` when no source has the category (a data gap, never to be read
+    as "nothing nearby"); ``partial`` when its sources cover only some
+    municipalities (``coverage`` in the manifest's ``service_categories``).
+    """
+    info = (data.bundle.manifest.get("service_categories") or {}).get(category) or {}
+    if n_services == 0:
+        return "no_data", (
+            f"no source of this territory's data has {category!r} services: the empty "
+            "list is a gap in the data, not a service desert; add a source for it to the "
+            "build configuration"
+        )
+    coverage = info.get("coverage", "area")
+    if isinstance(coverage, list):
+        return "partial", (
+            f"the sources of {category!r} cover only the municipalities "
+            f"{', '.join(map(str, coverage))}: services elsewhere are missing from the "
+            "data, so nearer ones may exist outside them"
+        )
+    return "ok", None
+
+
 def warm_up(data: TerritoryData, engine: Any) -> None:
     """Snap every category's services now, so no request pays for it."""
     if engine.available:
@@ -70,14 +94,17 @@ def nearest_services(
     data.check_in_area(lon, lat, what="origin (query.lon, query.lat)")
     engine = request.app.state.engine
     pos, targets = category_points(data, engine, category)
-    times, order = engine.nearest_from(
-        lon, lat, targets, k=k, limit_s=max_minutes * 60.0, what="origin"
-    )
-    rows = service_dicts(data)
-    items = [
-        {**rows[int(pos[i])], "time_min": round(float(t) / 60.0, 2), "rank": rank}
-        for rank, (t, i) in enumerate(zip(times, order, strict=True), start=1)
-    ]
+    status, note = category_data(data, category, len(pos))
+    items: list[dict[str, Any]] = []
+    if status != "no_data":
+        times, order = engine.nearest_from(
+            lon, lat, targets, k=k, limit_s=max_minutes * 60.0, what="origin"
+        )
+        rows = service_dicts(data)
+        items = [
+            {**rows[int(pos[i])], "time_min": round(float(t) / 60.0, 2), "rank": rank}
+            for rank, (t, i) in enumerate(zip(times, order, strict=True), start=1)
+        ]
     if fmt == "geojson":
         return geojson_response(
             {
@@ -85,11 +112,15 @@ def nearest_services(
                 "features": [service_feature(i) for i in items],
                 "numberMatched": len(items),
                 "numberReturned": len(items),
+                "data": status,
+                "note": note,
             }
         )
     return {
         "origin": {"lon": lon, "lat": lat},
         "category": category,
         "max_minutes": max_minutes,
+        "data": status,
+        "note": note,
         "items": items,
     }

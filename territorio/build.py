@@ -286,7 +286,8 @@ def _osm_timestamps(provenance: dict[str, Any]) -> dict[str, Any]:
     """Return the OSM data timestamps known, of the roads and of each OSM service source."""
     roads = provenance.get("roads", {})
     return {
-        "roads": roads.get("data_date") if str(roads.get("source", "")).startswith("osm") else None,
+        # every road source is OpenStreetMap data (the edge table too): its date when known
+        "roads": roads.get("data_date"),
         "services": {
             f"{p['index']}:{p['adapter']}": p.get("data_date")
             for p in provenance.get("services", [])

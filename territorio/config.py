@@ -21,7 +21,7 @@ Example::
     location = "census2021_1km_torino.csv"   # GISCO CSV, or a GeoTIFF
 
     [roads]
-    source = "edges"                         # overpass | pbf | edges
+    source = "vector_tiles"                  # overpass | pbf | vector_tiles | edges
     location = "turin_core_car_edges.parquet"
 
     [[services.sources]]
@@ -103,8 +103,14 @@ class PopulationConfig(_Strict):
 class RoadsConfig(_Strict):
     """Road network source."""
 
-    source: Literal["overpass", "pbf", "edges"] = "overpass"
+    source: Literal["overpass", "pbf", "vector_tiles", "edges"] = "overpass"
     location: str | None = None
+    #: The date of the OSM data when the source does not carry it (vector
+    #: tiles: the extract they were made from), ISO 8601, e.g. "2021-08-05".
+    data_date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}")
+    #: What the source was made from, for the provenance (e.g. "Geofabrik
+    #: italy/nord-ovest extract, tiles by tilemaker").
+    extract: str | None = None
     #: Overpass endpoint (osmnx setting); change it to use a mirror.
     overpass_url: str = "https://overpass-api.de/api"
     #: ``"drive"`` (car only) or ``"all"`` (car and walking).

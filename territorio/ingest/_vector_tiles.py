@@ -35,12 +35,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
+import shapely.ops
 from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
 
 from territorio.errors import DataValidationError, SourceNotFoundError
 from territorio.provenance import sha256_bytes
 
-__all__ = ["MERCATOR_HALF_M", "TileSet", "open_tileset", "read_layer", "tile_units"]
+__all__ = ["MERCATOR_HALF_M", "TileSet", "footprint", "open_tileset", "read_layer", "tile_units"]
 
 #: Half the width of the EPSG:3857 world square (m).
 MERCATOR_HALF_M = 20037508.342789244
@@ -193,7 +196,8 @@ def _open_mbtiles(path: Path, zoom: int | None) -> TileSet:
     meta: dict[str, Any] = {str(k): v for k, v in rows}
     if "json" in meta:
         try:
-            meta.update(json.loads(meta.pop("json")))
+            # the table's own rows (name, bounds, ...) win over the json row's copies
+            meta = {**json.loads(meta.pop("json")), **meta}
         except ValueError as exc:
             raise DataValidationError(f"{path}: metadata row 'json' is not valid JSON") from exc
     digest = sha256_bytes(json.dumps(sorted(map(list, rows))).encode()) if rows else None
@@ -287,3 +291,39 @@ def tile_units(x: np.ndarray, y: np.ndarray, *, tiles: TileSet) -> tuple[np.ndar
     """
     unit = tiles.unit_m
     return (np.asarray(x) + MERCATOR_HALF_M) / unit, (MERCATOR_HALF_M - np.asarray(y)) / unit
+
+
+def footprint(tiles: TileSet) -> BaseGeometry:
+    """Return the area the tiles cover at the set's zoom (EPSG:4326): their squares' union."""
+    if tiles.kind == "directory":
+        zdir = tiles.location / str(tiles.zoom)
+        xs, ys = [], []
+        for col in zdir.iterdir():
+            if not col.name.isdigit():
+                continue
+            for f in col.iterdir():
+                stem = f.name.split(".", 1)[0]
+                if stem.isdigit():
+                    xs.append(int(col.name))
+                    ys.append(int(stem))
+        tx, ty = np.array(xs, dtype=np.int64), np.array(ys, dtype=np.int64)
+    else:
+        con = sqlite3.connect(f"file:{tiles.location}?mode=ro", uri=True)
+        try:
+            rows = np.array(
+                con.execute(
+                    "SELECT tile_column, tile_row FROM tiles WHERE zoom_level = ?", (tiles.zoom,)
+                ).fetchall(),
+                dtype=np.int64,
+            ).reshape(-1, 2)
+        finally:
+            con.close()
+        tx, ty = rows[:, 0], (1 << tiles.zoom) - 1 - rows[:, 1]  # MBTiles rows are TMS
+    if len(tx) == 0:
+        raise DataValidationError(f"{tiles.location}: no tiles at zoom {tiles.zoom}")
+    size = 2 * MERCATOR_HALF_M / (1 << tiles.zoom)
+    x0 = -MERCATOR_HALF_M + tx * size
+    y1 = MERCATOR_HALF_M - ty * size
+    merc = shapely.coverage_union_all(shapely.box(x0, y1 - size, x0 + size, y1))
+    to_ll = Transformer.from_crs(3857, 4326, always_xy=True)
+    return shapely.make_valid(shapely.ops.transform(to_ll.transform, merc))

@@ -230,6 +230,12 @@ class PlanConfig(_Strict):
     flag_classes: list[Literal["A", "B", "C", "D", "E", "F"]] = Field(
         default_factory=lambda: ["E", "F"]  # type: ignore[arg-type]
     )
+    #: Two neighbouring flagged municipalities belong to the same underserved
+    #: cluster (valley) only when their reference points are at most this many
+    #: minutes apart by road, both ways: comuni that share a ridge but not a
+    #: road (Balme and Usseglio, an hour apart) are different valleys. None:
+    #: a shared boundary is enough.
+    valley_link_min: float | None = Field(default=25.0, gt=0, le=180)
     siting: SitingConfig | None = SitingConfig()
     scenario: ScenarioConfig | None = None
     #: Report languages.

@@ -81,8 +81,14 @@ class MunicipalitiesConfig(_Strict):
     """Options for the municipality layer."""
 
     #: CSV with ``pro_com_t, lon, lat`` (e.g. town-hall coordinates) overriding
-    #: the reference point computed inside each polygon.
+    #: the reference point computed inside each polygon (top priority).
     reference_points: str | None = None
+    #: ISTAT 2011 *centri capoluogo* points (``Localita_11_WGS84_topo_points.geojson``
+    #: layout): each comune's reference point where its centre is known.
+    centres: str | None = None
+    #: OpenMapTiles vector tile set (folder or ``.mbtiles``) whose ``place``
+    #: node named like the comune is the reference point where no centre is.
+    places: str | None = None
 
 
 class IstatConfig(_Strict):

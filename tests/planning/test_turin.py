@@ -33,7 +33,7 @@ def test_every_municipality_gets_a_class_or_outside_coverage(turin) -> None:
     tab, _, notes = classify(ctx, m, None, poli="official-2020-torino")
     assert len(tab) == 312
     assert set(tab["snai_class"]) <= {"A", "B", "C", "D", "E", "F", "outside_coverage"}
-    poli, inter = OFFICIAL_POLI["official-2020-torino"]
+    poli, inter, _ = OFFICIAL_POLI["official-2020-torino"]
     assert sorted(tab.loc[tab["snai_class"] == "A", "pro_com_t"]) == sorted(poli)
     assert sorted(tab.loc[tab["snai_class"] == "B", "pro_com_t"]) == sorted(inter)
     # municipalities with no network at all never get a time class

@@ -163,3 +163,31 @@ def test_the_2020_preset_sends_its_poli_intercomunali_to_collegno_and_nichelino(
             destinations={"001171": "001272"},
             criteria=PoliCriteria(),
         )
+
+
+def test_reports_say_where_each_time_goes(ctx) -> None:
+    from territorio.planning.report import cluster_report, overview_report
+
+    tab, _, _ = _classify(ctx, {BRAVO: BRAVO, CARLO: BRAVO})
+    index = pd.DataFrame({"name": [], "status": [], "score": [], "rank": []})
+    clusters = pd.DataFrame(columns=["cluster_id", "name_it", "pop_total", "pop_65_plus"])
+    manifest = {"reference_points": {"istat_2011_centre": 4, "osm_place": 1}}
+    it = overview_report(tab, index, clusters, lang="it", manifest=manifest)
+    assert "- polo: Eco" in it
+    assert "- polo intercomunale I1: Bravo – Carlo; tempi misurati a **Bravo**" in it
+    assert "- centro capoluogo ISTAT 2011 (`istat_2011_centre`): 4" in it
+    en = overview_report(tab, index, clusters, lang="en", manifest=manifest)
+    assert "inter-municipal hub I1: Bravo – Carlo; times measured to **Bravo**" in en
+    members = tab.assign(pop_total=1, pop_65_plus=1, score=1.0, status="ok", main_factor="")
+    cluster = {
+        "cluster_id": "C01",
+        "name_it": "Delta",
+        "pop_total": 500,
+        "pop_65_plus": 150,
+        "area_km2": 100.0,
+        "n_members": 1,
+        "mean_score": 1.0,
+    }
+    text = cluster_report(cluster, members[members["pro_com_t"] == DELTA], lang="it")
+    # Delta: 33 min to Bravo (hand calculation in the first test)
+    assert "| D Intermedio | 33 min (Bravo) |" in text

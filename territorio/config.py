@@ -14,6 +14,10 @@ Example::
     buffer_km = 10
     year = 2023
 
+    [municipalities]                         # reference points where people live
+    centres = "Localita_11_WGS84_topo_points.geojson"   # ISTAT 2011 centri capoluogo
+    places = "osm_tiles"                     # OpenMapTiles set: place nodes
+
     [istat]
     classifications = "https://www.istat.it/.../Classificazioni-statistiche-...xls"
 

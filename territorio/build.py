@@ -156,6 +156,8 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
             municipalities=cfg.area.municipalities,
             year=cfg.area.year,
             reference_points=cfg.resolve(cfg.municipalities.reference_points),
+            centres=cfg.resolve(cfg.municipalities.centres),
+            places=cfg.resolve(cfg.municipalities.places),
         ),
         lambda r: f"{len(r.data)} municipalities, {int(r.data['pop_total'].sum()):,} residents",
     )
@@ -188,6 +190,7 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
             ),
         )
         provenance["population"] = prov.to_dict()
+        munis = _population_reference_points(munis, cells, provenance["municipalities"])
 
     roads = steps.run(
         f"roads ({cfg.roads.source})",
@@ -248,6 +251,9 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
         "sources": provenance,
         "coverage": mapping(roads.coverage),
         "roads": {"source": cfg.roads.source, "modes": roads.modes, "report": roads.report},
+        "reference_points": {
+            str(k): int(v) for k, v in munis["ref_source"].value_counts().sort_index().items()
+        },
         "service_categories": categories,
         "services_merge": merge_report,
         "config": cfg.raw,
@@ -268,6 +274,28 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
             flush=True,
         )
     return bundle
+
+
+def _population_reference_points(
+    munis: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, prov: dict[str, Any]
+) -> gpd.GeoDataFrame:
+    """Move reference points still at the polygon's representative point to the most populated cell.
+
+    The counts of ``prov`` (the municipalities' provenance) are updated.
+    """
+    from territorio.ingest.reference_points import fill_from_population_cells
+
+    munis, moved = fill_from_population_cells(munis, cells)
+    counts = prov["counts"]
+    for key in [k for k in counts if k.startswith("ref_source_")]:
+        del counts[key]
+    for source, n in munis["ref_source"].value_counts().sort_index().items():
+        counts[f"ref_source_{source}"] = int(n)
+    prov["notes"].append(
+        f"population_cell: {moved} reference point(s) moved from the representative point "
+        "to the most populated grid-cell piece of the municipality"
+    )
+    return munis
 
 
 def _counts_line(prov: Provenance) -> str:

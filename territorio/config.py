@@ -14,6 +14,10 @@ Example::
     buffer_km = 10
     year = 2023
 
+    [municipalities]                         # reference points where people live
+    centres = "Localita_11_WGS84_topo_points.geojson"   # ISTAT 2011 centri capoluogo
+    places = "osm_tiles"                     # OpenMapTiles set: place nodes
+
     [istat]
     classifications = "https://www.istat.it/.../Classificazioni-statistiche-...xls"
 
@@ -81,8 +85,14 @@ class MunicipalitiesConfig(_Strict):
     """Options for the municipality layer."""
 
     #: CSV with ``pro_com_t, lon, lat`` (e.g. town-hall coordinates) overriding
-    #: the reference point computed inside each polygon.
+    #: the reference point computed inside each polygon (top priority).
     reference_points: str | None = None
+    #: ISTAT 2011 *centri capoluogo* points (``Localita_11_WGS84_topo_points.geojson``
+    #: layout): each comune's reference point where its centre is known.
+    centres: str | None = None
+    #: OpenMapTiles vector tile set (folder or ``.mbtiles``) whose ``place``
+    #: node named like the comune is the reference point where no centre is.
+    places: str | None = None
 
 
 class IstatConfig(_Strict):

@@ -250,7 +250,9 @@ def run_plan(
 
         # ------------------------------------------------------------ write
         files: list[str] = []
-        table = m[["pro_com_t", "name", "pop_total", "pop_65_plus", "geometry"]].copy()
+        ref_cols = [c for c in ("ref_source", "ref_detail") if c in m.columns]
+        keep = ["pro_com_t", "name", "pop_total", "pop_65_plus", *ref_cols, "geometry"]
+        table = m[keep].copy()
         table["pro_com_t"] = table["pro_com_t"].astype(str)
         table = table.merge(snai.drop(columns=["name"]), on="pro_com_t", how="left")
         table = table.merge(
@@ -298,6 +300,8 @@ def run_plan(
                 "score",
                 "index_status",
                 "snai_class",
+                "time_to_polo_min",
+                "polo_destination_name",
                 "main_factor",
                 "cluster_id",
             ]

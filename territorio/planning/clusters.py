@@ -16,7 +16,7 @@ longest population-weighted time when that is not available).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -62,6 +62,7 @@ def find_clusters(
     categories: Sequence[str] = (),
     beyond_min: int = 30,
     adj: sp.csr_matrix | None = None,
+    gateway: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Flag municipalities and group them into contiguous clusters.
 
@@ -86,6 +87,10 @@ def find_clusters(
         Minutes for the "residents beyond" figures (15, 30, 45 or 60).
     adj
         Precomputed adjacency (same row order as ``municipalities``).
+    gateway
+        Maps the flagged mask to each comune's valley gateway code
+        (:func:`territorio.planning.valleys.gateways`); flagged neighbours join
+        one cluster only when they share it. None: a shared boundary is enough.
 
     Returns
     -------
@@ -113,6 +118,12 @@ def find_clusters(
     flagged = by_score | by_class
     if adj is None:
         adj = adjacency(m)
+    gate = np.full(len(m), None, dtype=object)
+    if gateway is not None:
+        from territorio.planning.valleys import gateway_links
+
+        gate = gateway(flagged)
+        adj = gateway_links(adj, gate)
     labels = components_of(adj, flagged)
 
     pop = pd.to_numeric(m.get("pop_total", 0), errors="coerce").fillna(0).to_numpy(float)
@@ -133,8 +144,10 @@ def find_clusters(
             "flag_reason": reason,
             "score": score,
             "snai_class": cls.to_numpy(),
+            "gateway": gate,
         }
     )
+    name_of = dict(zip(m["pro_com_t"], m["name"].astype(str), strict=True))
 
     beyond = None
     if access_municipalities is not None and len(categories):
@@ -173,6 +186,8 @@ def find_clusters(
                 "lacking": ",".join(lacking),
                 "lacking_text_it": text_it,
                 "lacking_text_en": text_en,
+                "gateway": _common(gate[sel]),
+                "gateway_name": name_of.get(str(_common(gate[sel])), ""),
             }
         )
     clusters = pd.DataFrame(
@@ -192,6 +207,8 @@ def find_clusters(
             "lacking",
             "lacking_text_it",
             "lacking_text_en",
+            "gateway",
+            "gateway_name",
         ],
     )
     clusters = clusters.sort_values(["need", "pop_total"], ascending=False, kind="stable")
@@ -252,3 +269,9 @@ def _lacking(
         for c, j in zip(cats, order, strict=True)
     )
     return cats, it, en
+
+
+def _common(values: np.ndarray) -> str | None:
+    """Return the most frequent non-null value (the cluster's gateway), or None."""
+    known = [str(v) for v in values if v is not None and pd.notna(v)]
+    return max(set(known), key=known.count) if known else None

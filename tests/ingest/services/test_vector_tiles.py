@@ -36,6 +36,38 @@ IVREA = (8550, 5863)
 IVREA_2X2 = [(8550, 5863), (8551, 5863), (8550, 5864), (8551, 5864)]
 
 
+#: Provenance counts of the whole province + 10 km (tiles touching its bounding box).
+PROVINCE_COUNTS = {
+    "poi_features": 55288,
+    "dropped_station_not_on_railway": 8,
+    "unmapped_subclass_books": 99,
+    "unmapped_subclass_community_centre": 89,
+    "unmapped_subclass_courthouse": 4,
+    "unmapped_subclass_post_box": 245,
+    "unmapped_subclass_public_building": 23,
+    "unmapped_other_subclasses": 50895,
+    "dropped_duplicate_point": 3,  # same subclass and name twice at one spot in OSM
+    "school_level_unknown": 313,
+    "school_extra_level_rows": 25,
+    "read": 55288,
+    "dropped_unmapped_category": 51676,
+    "dropped_outside_area": 307,
+    "kept": 3327,
+    "kept_bank_atm": 442,
+    "kept_childcare": 359,
+    "kept_hospital": 78,
+    "kept_library": 141,
+    "kept_pharmacy": 896,
+    "kept_post_office": 377,
+    "kept_primary_care": 125,
+    "kept_primary_school": 252,
+    "kept_railway_station": 7,
+    "kept_secondary_school": 223,
+    "kept_social_facility": 42,
+    "kept_town_hall": 385,
+}
+
+
 def tile_folder(shared: Path, dest: Path, tiles: list[tuple[int, int]]) -> Path:
     """A tile set folder in ``dest`` linking the given real z14 tiles."""
     for x, y in tiles:
@@ -311,3 +343,30 @@ def test_config_file_with_tiles(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"services\.sources\[0\]\.data_date"):
         load_config(toml)
+
+
+def test_whole_province(shared_data: Path, province: Province, tmp_path: Path) -> None:
+    # The province + 10 km, from the full 2021 tile set. Raw poi layer (all 3,769
+    # tiles, 55,737 features) by class / subclass: pharmacy 967, hospital/hospital 87,
+    # hospital/clinic 47, doctors 85, hospital/nursing_home 45, school/kindergarten 339,
+    # school/school 854, post/post_office 426, library/library 160, town_hall/townhall
+    # 442, bank 492, station/station 16 (8 of them by a rail line). The counts below
+    # are those of the tiles touching the area's bounding box, then of the area.
+    res = load(shared_data / "osm_tiles", province, tmp_path, data_date="2021-08-05")
+    c = res.provenance.counts
+    assert {k: v for k, v in c.items() if v} == PROVINCE_COUNTS
+    # every feature read is accounted for: kept (less the extra school-level rows),
+    # a duplicate point, outside the area, or not a mapped service
+    assert c["read"] == (
+        c["kept"]
+        - c["school_extra_level_rows"]
+        + c["dropped_duplicate_point"]
+        + c["dropped_outside_area"]
+        + c["dropped_unmapped_category"]
+    )
+    d = res.data
+    assert d["service_id"].is_unique
+    assert "digital_help" not in set(d["category"])  # no source in the tiles
+    stations = d.loc[d["category"] == "railway_station", "name"]
+    assert {"Torino Porta Susa", "Stazione di Pinerolo", "Pessione"} <= set(stations)
+    assert not stations.str.startswith("ex ").any()

@@ -357,6 +357,10 @@ def load_osm_tiles(
             poi[col] = pd.Series(None, index=poi.index, dtype=object)
     name = poi["name:latin"].where(poi["name:latin"].notna(), poi["name"])
     counts: dict[str, int] = {"poi_features": len(poi)}
+    if len(poi) and not (poi.geometry.geom_type == "Point").all():
+        # OpenMapTiles poi features are points; a profile that writes areas gets a
+        # point inside each (the point's tile-grid position is then its id)
+        poi = poi.set_geometry(shapely.point_on_surface(poi.geometry.to_numpy()))
 
     cls = poi["class"].astype(object).where(poi["class"].notna(), "").astype(str)
     ambiguous = cls.isin(_AMBIGUOUS_STATION_CLASSES).to_numpy()
@@ -385,32 +389,38 @@ def load_osm_tiles(
     dup[mapped] = _dedupe(xy[mapped], key[mapped], lat[mapped], DUPLICATE_M)
     counts["dropped_duplicate_point"] = int(dup.sum())
 
-    gx, gy = tile_units(xy[:, 0], xy[:, 1], tiles=tiles)
-    sid = pd.Series(
+    keep = mapped & ~dup
+    rows = np.flatnonzero(keep)
+    gx, gy = tile_units(xy[rows, 0], xy[rows, 1], tiles=tiles)
+    sid = np.asarray(
         [
             f"{s}@{tiles.zoom}/{x}/{y}"
             for s, x, y in zip(
-                sub, np.rint(gx).astype(np.int64), np.rint(gy).astype(np.int64), strict=True
+                sub.to_numpy(dtype=object)[rows],
+                np.rint(gx).astype(np.int64),
+                np.rint(gy).astype(np.int64),
+                strict=True,
             )
         ],
         dtype=object,
     )
-    keep = mapped & ~dup
-    rows = np.flatnonzero(keep)
     cat = category.to_numpy(dtype=object)[rows]
-    base_attrs: list[dict[str, Any]] = [
-        {"class": cls.iloc[i], "subclass": sub.iloc[i], "rank": poi["rank"].iloc[i]}
-        if "rank" in poi.columns
-        else {"class": cls.iloc[i], "subclass": sub.iloc[i]}
-        for i in rows
-    ]
-    for a, c in zip(base_attrs, cat, strict=True):
-        if c == "social_facility":
-            a["social_facility"] = "nursing_home"
-
-    out_idx, out_cat, out_sid, out_attrs = _split_schools(
-        rows, cat, sid.to_numpy(dtype=object)[rows], base_attrs, name, counts
+    facts = pd.DataFrame(
+        {
+            "class": cls.to_numpy(dtype=object)[rows],
+            "subclass": sub.to_numpy(dtype=object)[rows],
+            "rank": (
+                poi["rank"] if "rank" in poi.columns else pd.Series(np.nan, index=poi.index)
+            ).to_numpy(dtype=float)[rows],
+            # the tiles' nursing homes are the social_facility=nursing_home of the taxonomy
+            "social_facility": pd.Series(cat == "social_facility").map(
+                {True: "nursing_home", False: None}
+            ),
+        }
     )
+    base_attrs = [{str(k): v for k, v in r.items()} for r in facts.to_dict("records")]
+
+    out_idx, out_cat, out_sid, out_attrs = _split_schools(rows, cat, sid, base_attrs, name, counts)
     raw = RawServices(
         source_id=pd.Series(out_sid, dtype=object),
         name=name.iloc[out_idx].reset_index(drop=True),

@@ -327,7 +327,8 @@ def load_osm_tiles(
     -------
     SourceResult
         The services and a provenance whose counts add, to those of every
-        adapter, ``poi_features`` (features read), ``school_level_unknown``,
+        adapter, ``poi_features`` (features read), ``school_level_unknown``
+        (``school_level_unknown_unnamed`` of them without a name),
         ``school_extra_level_rows``, ``dropped_duplicate_point``,
         ``dropped_station_not_on_railway``, ``unmapped_subclass_<value>``
         (values of the mapped classes left out) and
@@ -472,7 +473,7 @@ def _split_schools(
     out_cat: list[str] = []
     out_sid: list[str] = []
     out_attrs: list[dict[str, Any]] = []
-    unknown = extra = 0
+    unknown = unnamed = extra = 0
     k = 0
     for r, c, s, a, school in zip(rows, cat, sid, attrs, is_school, strict=True):
         if not school:
@@ -503,6 +504,7 @@ def _split_schools(
             made.append(("secondary_school", {"school_level": "secondary_grade_unknown"}))
         if not made:
             unknown += 1
+            unnamed += not str(name.iloc[r] if pd.notna(name.iloc[r]) else "").strip()
             continue
         extra += len(made) - 1
         for j, (code, info) in enumerate(made):
@@ -511,6 +513,7 @@ def _split_schools(
             out_sid.append(str(s) if j == 0 else f"{s}#{code}")
             out_attrs.append({**a, **info, "school_level_from": "name"})
     counts["school_level_unknown"] = unknown
+    counts["school_level_unknown_unnamed"] = unnamed
     counts["school_extra_level_rows"] = extra
     return (
         np.asarray(out_idx, dtype=np.int64),
@@ -531,8 +534,10 @@ def _notes(tiles: TileSet, src: ServiceSourceConfig, counts: dict[str, int]) -> 
         "public_building, courthouse, community_centre); no atm or social_facility in the "
         "tiles (nursing_home is social_facility)",
         f"schools: the level is read from the name only (no isced:level in the tiles); "
-        f"{counts.get('school_level_unknown', 0)} schools whose name says no level are left "
-        "out of every school category (school_level_unknown), none is assumed",
+        f"{counts.get('school_level_unknown', 0)} schools whose name says no level "
+        f"({counts.get('school_level_unknown_unnamed', 0)} of them unnamed) are left out of "
+        "every school category (school_level_unknown), none is assumed; to count them, "
+        "add a table source that gives their level",
     ]
     if src.extract:
         notes.append(f"made from: {src.extract}")

@@ -48,6 +48,7 @@ PROVINCE_COUNTS = {
     "unmapped_other_subclasses": 50895,
     "dropped_duplicate_point": 3,  # same subclass and name twice at one spot in OSM
     "school_level_unknown": 313,
+    "school_level_unknown_unnamed": 237,  # 76 named ones say no level
     "school_extra_level_rows": 25,
     "read": 55288,
     "dropped_unmapped_category": 51676,

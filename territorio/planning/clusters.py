@@ -168,7 +168,9 @@ def find_clusters(
         ok = np.isfinite(sc)
         wsum = pop[sel][ok].sum()
         mean_score = float((sc[ok] * pop[sel][ok]).sum() / wsum) if wsum > 0 else float("nan")
-        lacking, text_it, text_en = _lacking(codes, idx, beyond, categories, beyond_min, pop[sel])
+        lacking, text_it, text_en = _lacking(
+            codes, idx, beyond, categories, beyond_min, pop[sel], pop65[sel]
+        )
         order = np.argsort(-pop[sel], kind="stable")
         rows.append(
             {
@@ -231,11 +233,25 @@ def _lacking(
     categories: Sequence[str],
     beyond_min: int,
     pops: np.ndarray,
+    pops65: np.ndarray | None = None,
 ) -> tuple[list[str], str, str]:
-    """Categories most lacking in a cluster, with a sentence in Italian and English."""
+    """Categories most lacking in a cluster, with a sentence in Italian and English.
+
+    Residents beyond the threshold are each comune's ISTAT residents (and 65+)
+    times the share of its grid residents beyond it, so the figures add up to
+    the cluster's residents (the census grid of 2021 counts a few more or
+    fewer people than ISTAT's 2023 register).
+    """
     if beyond is not None:
-        b = beyond[beyond["pro_com_t"].isin(codes)]
-        g = b.groupby("category")[[f"pop_beyond_{beyond_min}", f"pop65_beyond_{beyond_min}"]].sum()
+        b = beyond[beyond["pro_com_t"].isin(codes)].copy()
+        pop_of = pd.Series(pops, index=codes)
+        pop65_of = pd.Series(pops if pops65 is None else pops65, index=codes)
+        col, col65 = f"pop_beyond_{beyond_min}", f"pop65_beyond_{beyond_min}"
+        share, share65 = f"share_beyond_{beyond_min}", f"share65_beyond_{beyond_min}"
+        if {share, share65} <= set(b.columns):
+            b[col] = b[share].fillna(0) * b["pro_com_t"].map(pop_of)
+            b[col65] = b[share65].fillna(0) * b["pro_com_t"].map(pop65_of)
+        g = b.groupby("category")[[col, col65]].sum()
         g = g[g.iloc[:, 0] > 0].sort_values(g.columns[0], ascending=False).head(3)
         cats = [str(c) for c in g.index]
         n_all = [round(float(v)) for v in g.iloc[:, 0]]

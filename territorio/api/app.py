@@ -39,6 +39,7 @@ from territorio.api.settings import Settings
 from territorio.config import AccessConfig
 from territorio.db.migrations import upgrade
 from territorio.db.session import make_engine, make_sessionmaker
+from territorio.freshness import stale_plan
 from territorio.web import build_router
 
 __all__ = ["WEB_PREFIX", "create_app", "plan_folder"]
@@ -117,7 +118,14 @@ def create_app(settings: Settings) -> FastAPI:
         data = TerritoryData.load(settings.bundle_path)
         plan_path = plan_folder(settings)
         if plan_path is not None:
-            data.load_plan(plan_path)
+            stale = stale_plan(data.bundle, plan_path)
+            if stale is None:
+                data.load_plan(plan_path)
+            else:
+                # never serve a plan beside a bundle it does not describe
+                log.warning("not serving planning results: %s", stale)
+                data.stale_plan = stale
+                plan_path = None
         if settings.migrate_on_start:
             upgrade(settings.database_url)
         engine = make_engine(settings.database_url)

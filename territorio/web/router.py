@@ -8,6 +8,7 @@ URL is configured.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import unicodedata
@@ -24,6 +25,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from territorio.bundle import Bundle
+from territorio.freshness import stale_plan
 from territorio.maps._assets import render_html
 from territorio.maps._data import (
     PlanOutputs,
@@ -40,6 +42,8 @@ from territorio.maps.offers import OFFER_STYLE, offers_frame, offers_map
 from territorio.web._i18n import texts
 
 __all__ = ["OffersSource", "build_router"]
+
+log = logging.getLogger("territorio.web")
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -95,9 +99,12 @@ class _Site:
     @property
     def bundle(self) -> Bundle:
         with self.lock:
-            if self._bundle is None:
-                self._bundle = Bundle(self.bundle_path)
-            return self._bundle
+            return self.bundle_unlocked()
+
+    def bundle_unlocked(self) -> Bundle:
+        if self._bundle is None:
+            self._bundle = Bundle(self.bundle_path)
+        return self._bundle
 
     def plan(self) -> PlanOutputs | None:
         """Return the planning outputs (read on first use), or None without a plan folder."""
@@ -105,6 +112,12 @@ class _Site:
             return None
         with self.lock:
             if self._plan is None:
+                stale = stale_plan(self.bundle_unlocked(), self.plan_dir)
+                if stale is not None:
+                    # another build's plan: the pages say "run territorio plan"
+                    log.warning("WPT pages: not showing planning results: %s", stale)
+                    self.plan_dir = None
+                    return None
                 self._plan = load_plan(self.plan_dir)
             return self._plan
 

@@ -45,6 +45,8 @@ Data = Annotated[TerritoryData, Depends(get_data)]
 
 def _clusters(data: TerritoryData) -> pd.DataFrame:
     table = data.extras.get("clusters")
+    if table is None and data.stale_plan is not None:
+        raise ServiceUnavailableError(data.stale_plan)
     if table is None:
         raise ServiceUnavailableError(
             "no planning results are loaded; run: territorio plan, and start the server "

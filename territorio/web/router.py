@@ -39,6 +39,7 @@ from territorio.maps.choropleth import choropleth_map
 from territorio.maps.marginality import plan_marginality_map
 from territorio.maps.municipality import municipality_map
 from territorio.maps.offers import OFFER_STYLE, offers_frame, offers_map
+from territorio.web._csp import map_csp, page_csp
 from territorio.web._i18n import texts
 
 __all__ = ["OffersSource", "build_router"]
@@ -88,6 +89,7 @@ class _Site:
     _bundle: Bundle | None = None
     _plan: PlanOutputs | None = None
     cache: dict[tuple[str, ...], str] = field(default_factory=dict)
+    csp_cache: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     env: Environment = field(
         default_factory=lambda: Environment(
@@ -154,7 +156,25 @@ class _Site:
             source=source,
             **ctx,
         )
-        return HTMLResponse(html)
+        return HTMLResponse(html, headers={"Content-Security-Policy": page_csp()})
+
+    def error(self, request: Request, lang: str, status: int, message: str) -> HTMLResponse:
+        """Render an error page (every value escaped by the template)."""
+        resp = self.page(
+            request, "error.html", lang, heading=texts(lang)["not_found"], message=message
+        )
+        resp.status_code = status
+        return resp
+
+    def map_response(self, html: str) -> HTMLResponse:
+        """Answer a map page with a CSP allowing exactly its inline scripts and the tiles."""
+        csp = self.csp_cache.get(html)
+        if csp is None:
+            csp = map_csp(html, tiles=self.tiles)
+            if len(self.csp_cache) > 64:
+                self.csp_cache.clear()
+            self.csp_cache[html] = csp
+        return HTMLResponse(html, headers={"Content-Security-Policy": csp})
 
 
 def _db_offers(request: Request) -> list[dict[str, Any]]:
@@ -167,7 +187,9 @@ def _db_offers(request: Request) -> list[dict[str, Any]]:
     from territorio.db.models import Offer
 
     with maker() as session:
-        rows = session.scalars(select(Offer).where(Offer.hidden.is_(False))).all()
+        rows = session.scalars(
+            select(Offer).where(Offer.hidden.is_(False), Offer.deleted_at.is_(None))
+        ).all()
         return [
             {
                 "id": o.id,
@@ -318,14 +340,17 @@ def build_router(
         )
 
     @router.get("/mappe/comune/{code}.html", response_class=HTMLResponse)
-    def municipality_map_page(code: str, lang: str | None = Query(None)) -> HTMLResponse:
+    def municipality_map_page(
+        request: Request, code: str, lang: str | None = Query(None)
+    ) -> HTMLResponse:
         lg = _lang(lang)
         key = ("municipality", code, lg)
         if key not in site.cache:
             munis = site.munis()
             sel = munis[munis["pro_com_t"].astype(str) == code]
             if len(sel) == 0:
-                return HTMLResponse(f"unknown municipality {code}", status_code=404)
+                message = texts(lg)["unknown_municipality"].format(code=code)
+                return site.error(request, lg, 404, message)
             iso, iso_outside = municipality_isochrones(site.bundle, sel.iloc[0])
             b = site.bundle
             services = b.layer("services") if b.has_layer("services") else None
@@ -343,32 +368,33 @@ def build_router(
                 lang=lg,
             )
             site.cache[key] = render_html(fmap, assets=assets)
-        return HTMLResponse(site.cache[key])
+        return site.map_response(site.cache[key])
 
     @router.get("/mappe/{name}.html", response_class=HTMLResponse)
     def province_map(request: Request, name: str, lang: str | None = Query(None)) -> HTMLResponse:
         lg = _lang(lang)
         if name not in PROVINCE_MAPS:
-            return HTMLResponse(f"unknown map {name}", status_code=404)
+            message = texts(lg)["unknown_map"].format(name=name, maps=", ".join(PROVINCE_MAPS))
+            return site.error(request, lg, 404, message)
         b = site.bundle
         munis = site.munis()
         if name == "offers":  # offers change: never cached
             fmap = offers_map(
                 site.get_offers(request), municipalities=munis, tiles=site.tiles, lang=lg
             )
-            return HTMLResponse(render_html(fmap, assets=assets))
+            return site.map_response(render_html(fmap, assets=assets))
         key = (name, lg)
         if key not in site.cache:
             if name == "travel_times":
                 if not b.has_layer("access_municipalities"):
-                    return HTMLResponse(texts(lg)["no_indicators"], status_code=404)
+                    return site.error(request, lg, 404, texts(lg)["no_indicators"])
                 fmap = choropleth_map(
                     munis, b.layer("access_municipalities"), tiles=site.tiles, lang=lg
                 )
             else:
                 fmap = plan_marginality_map(munis, site.plan(), tiles=site.tiles, lang=lg)
             site.cache[key] = render_html(fmap, assets=assets)
-        return HTMLResponse(site.cache[key])
+        return site.map_response(site.cache[key])
 
     @router.get("/static/{path:path}", response_model=None)
     def static(path: str) -> Response:

@@ -64,11 +64,11 @@ def derived_lines(bundle: Bundle, *, maps_dir: Path | None = None) -> list[str]:
         )
     for label, present, why in checks:
         if not present:
-            lines.append(f"  {label:<32}absent")
+            lines.append(f"  {label}: absent")
         elif why is None:
-            lines.append(f"  {label:<32}up to date")
+            lines.append(f"  {label}: up to date")
         else:
-            lines.append(f"  {label:<32}STALE: {why}")
+            lines.append(f"  {label}: STALE: {why}")
     return lines
 
 

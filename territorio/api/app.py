@@ -42,7 +42,7 @@ from territorio.api.settings import Settings
 from territorio.config import AccessConfig
 from territorio.db.migrations import upgrade
 from territorio.db.session import make_engine, make_sessionmaker
-from territorio.freshness import stale_plan
+from territorio.freshness import stale_access, stale_plan
 from territorio.web import build_router
 
 __all__ = ["WEB_PREFIX", "create_app", "plan_folder"]
@@ -137,6 +137,9 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         data = TerritoryData.load(settings.bundle_path)
+        stale = stale_access(data.bundle)
+        if stale is not None:
+            log.warning("serving access layers that may not match the bundle: %s", stale)
         plan_path = plan_folder(settings)
         if plan_path is not None:
             stale = stale_plan(data.bundle, plan_path)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -92,9 +92,10 @@ def _serve(
             time.sleep(2)
         yield proc, port
     finally:
-        if proc.poll() is None:
+        # the whole group (parent and any worker left), also after a failed assertion
+        with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        proc.wait(10)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -111,6 +112,23 @@ def test_signal_stops_every_worker_and_frees_the_port(
         while any(_alive(w) for w in workers) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert [w for w in workers if _alive(w)] == [], "workers outlived the server"
+        assert _port_is_free(port)
+
+
+def test_workers_stop_when_the_parent_is_killed(bundle_path: Path, tmp_path: Path) -> None:
+    # SIGKILL cannot be caught: the workers ask the kernel for a signal when their
+    # parent dies (PR_SET_PDEATHSIG), so none keeps the port.
+    if not sys.platform.startswith("linux"):
+        pytest.skip("parent-death signal is Linux-only")
+    with _serve(bundle_path, tmp_path, workers=2) as (proc, port):
+        workers = _children(proc.pid)
+        assert len(workers) >= 2, workers
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(30) == -signal.SIGKILL
+        deadline = time.monotonic() + 20
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [w for w in workers if _alive(w)] == []
         assert _port_is_free(port)
 
 

@@ -18,6 +18,8 @@ from tests.web.support import CHROMIUM_ARGS, require_chromium, serve
 from tests.web.test_router import TestClient
 
 PAYLOAD = "<img src=x onerror=\"document.title='pwned';alert(1)\">"
+# an offer published with the payload in its text fields (stored XSS)
+STORED = {"title": PAYLOAD, "provider": PAYLOAD, "category": "childcare", "lon": 7.25, "lat": 44.85}
 PATHS = [f"/wpt/mappe/{quote(PAYLOAD)}.html", f"/wpt/mappe/comune/{quote(PAYLOAD)}.html"]
 
 
@@ -27,7 +29,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     syn.write_synthetic_bundle(path)
     app = FastAPI()
     app.include_router(
-        build_router(path, tiles="https://{s}.tile.example.org/{z}/{x}/{y}.png", offers=lambda: [])
+        build_router(
+            path, tiles="https://{s}.tile.example.org/{z}/{x}/{y}.png", offers=lambda: [STORED]
+        )
     )
     return app
 
@@ -113,4 +117,14 @@ def test_payload_does_not_run_in_chromium_and_maps_still_work(app: FastAPI, brow
         page.wait_for_timeout(200)
         assert page.title() != "pwned"
         assert any("script" in v.lower() for v in violations), violations
+        # the offers map shows the stored payload as text in the marker's tooltip
+        page.goto(url + "/wpt/mappe/offers.html")
+        marker = page.locator(".leaflet-marker-icon").first
+        marker.wait_for()
+        marker.hover()
+        tooltip = page.locator(".leaflet-tooltip").first
+        tooltip.wait_for()
+        assert "<img src=x onerror=" in tooltip.inner_text()
+        page.wait_for_timeout(300)
+        assert page.title() != "pwned" and dialogs == []
         context.close()

@@ -236,6 +236,7 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
     categories = service_category_coverage(parts, services)
 
     osm_stamps = _osm_timestamps(provenance)
+    roads_stamp = roads_osm_timestamp(provenance)
     manifest = {
         "area": {
             **cfg.area.model_dump(),
@@ -246,7 +247,10 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
             "finished_at": now_iso(),
             "seconds": round(time.perf_counter() - t_start, 1),
         },
-        "osm_timestamp": _main_osm_timestamp(osm_stamps),
+        # the headline is the roads' OSM date (what travel times stand on); the
+        # services' OSM dates are in osm_timestamps, never in its place
+        "osm_timestamp": roads_stamp,
+        "roads_osm_timestamp": roads_stamp,
         "osm_timestamps": osm_stamps,
         "sources": provenance,
         "coverage": mapping(roads.coverage),
@@ -310,23 +314,25 @@ def _counts_line(prov: Provenance) -> str:
     return line
 
 
+def roads_osm_timestamp(provenance: dict[str, Any]) -> str | None:
+    """Return the OpenStreetMap data date of the road network, whatever its source.
+
+    Read from the roads' provenance (``data_date``: an Overpass base
+    timestamp, a PBF header, a tile set's metadata, ...); None when the
+    source does not say.
+    """
+    roads = provenance.get("roads") or {}
+    stamp = roads.get("data_date") if isinstance(roads, dict) else None
+    return str(stamp) if stamp else None
+
+
 def _osm_timestamps(provenance: dict[str, Any]) -> dict[str, Any]:
     """Return the OSM data timestamps known, of the roads and of each OSM service source."""
-    roads = provenance.get("roads", {})
     return {
-        # every road source is OpenStreetMap data (the edge table too): its date when known
-        "roads": roads.get("data_date"),
+        "roads": roads_osm_timestamp(provenance),
         "services": {
             f"{p['index']}:{p['adapter']}": p.get("data_date")
             for p in provenance.get("services", [])
             if p["adapter"].startswith("osm_")
         },
     }
-
-
-def _main_osm_timestamp(stamps: dict[str, Any]) -> str | None:
-    """Return the roads' OSM timestamp, else the newest of the OSM service sources."""
-    if stamps["roads"]:
-        return str(stamps["roads"])
-    known = [str(v) for v in stamps["services"].values() if v]
-    return max(known) if known else None

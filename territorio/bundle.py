@@ -22,7 +22,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import tempfile
+import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,10 +37,42 @@ import pyarrow.parquet as pq
 from territorio._version import __version__
 from territorio.errors import BundleError
 
-__all__ = ["MANIFEST", "Bundle", "update_bundle", "write_bundle"]
+__all__ = [
+    "MANIFEST",
+    "Bundle",
+    "build_id",
+    "clean_stale_temporaries",
+    "update_bundle",
+    "write_bundle",
+]
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
+
+#: Marker file written into each temporary bundle folder: who is writing it.
+TMP_MARKER = ".territorio-tmp.json"
+#: A temporary folder whose writer cannot be checked (another host, no marker:
+#: written by an older territorio) is removed only once it is this old.
+STALE_TMP_S = 6 * 3600.0
+
+
+def build_id(manifest: Mapping[str, Any]) -> str | None:
+    """Return the identifier of the build that wrote a bundle.
+
+    Every :func:`write_bundle` records a new ``build_id``; derived outputs
+    (access layers, the plan folder, the maps) record the id of the bundle
+    they were computed from, so a stale one can be told apart. Bundles
+    written before build ids existed fall back to their build time.
+    """
+    bid = manifest.get("build_id")
+    if bid:
+        return str(bid)
+    finished = (
+        (manifest.get("build") or {}).get("finished_at")
+        if isinstance(manifest.get("build"), Mapping)
+        else None
+    )
+    return f"built-{finished}" if finished else None
 
 
 class Bundle:
@@ -62,6 +97,11 @@ class Bundle:
                 f"{FORMAT_VERSION}; rebuild it with this version of territorio"
             )
         self._cache: dict[str, pd.DataFrame] = {}
+
+    @property
+    def build_id(self) -> str | None:
+        """Identifier of the build that wrote this bundle (see :func:`build_id`)."""
+        return build_id(self.manifest)
 
     @property
     def layers(self) -> list[str]:
@@ -95,11 +135,94 @@ def _write_layers(folder: Path, layers: Mapping[str, pd.DataFrame]) -> dict[str,
     return counts
 
 
+def _umask() -> int:
+    """Return the process umask without changing it (Linux), else by a quick swap."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def _make_tmp(target: Path) -> Path:
+    """Create the temporary sibling folder of ``target``, marked with its writer.
+
+    Stale temporaries of earlier, killed writes are removed first
+    (:func:`clean_stale_temporaries`).
+    """
+    clean_stale_temporaries(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    (tmp / TMP_MARKER).write_text(
+        json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "created": time.time()}),
+        encoding="utf-8",
+    )
+    return tmp
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def clean_stale_temporaries(target: str | Path, *, now: float | None = None) -> list[Path]:
+    """Remove the temporary folders that killed writes of ``target`` left behind.
+
+    Only folders named like ours (``.<name>.tmp-*``, the prefix
+    :func:`write_bundle` uses) are considered, and only stale ones: marked by
+    a process of this host that no longer runs, or, when the writer cannot be
+    checked (no marker, another host), not modified for :data:`STALE_TMP_S`.
+    A folder being written by a live process is never touched.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    target = Path(target)
+    t = time.time() if now is None else now
+    removed: list[Path] = []
+    if not target.parent.is_dir():
+        return removed
+    host = socket.gethostname()
+    for tmp in target.parent.glob(f".{target.name}.tmp-*"):
+        if not tmp.is_dir() or tmp.is_symlink():
+            continue
+        try:
+            age = t - tmp.stat().st_mtime
+            marker = json.loads((tmp / TMP_MARKER).read_text(encoding="utf-8"))
+            pid, marker_host = int(marker["pid"]), str(marker["host"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pid, marker_host = 0, ""
+        if marker_host == host and pid > 0:
+            stale = pid != os.getpid() and not _pid_alive(pid)
+        else:
+            stale = age >= STALE_TMP_S
+        if stale:
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    return removed
+
+
 def _commit(tmp: Path, target: Path, manifest: Mapping[str, Any]) -> Bundle:
-    """Write the manifest into the filled ``tmp`` folder and swap it in as ``target``."""
+    """Write the manifest into the filled ``tmp`` folder and swap it in as ``target``.
+
+    The folder gets the permissions a plain ``mkdir`` would give it (the
+    umask's), not mkdtemp's 0700, so a server run by another user can read it.
+    """
     (tmp / MANIFEST).write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
     )
+    (tmp / TMP_MARKER).unlink(missing_ok=True)
+    tmp.chmod(0o777 & ~_umask())
     _swap_in(tmp, target)
     return Bundle(target)
 
@@ -128,18 +251,19 @@ def write_bundle(
 ) -> Bundle:
     """Write a complete bundle atomically and return it.
 
-    ``manifest`` gets ``format_version``, ``software_version`` and
-    ``layers`` (row counts) added.
+    ``manifest`` gets ``format_version``, ``software_version``, a new
+    ``build_id`` (unless given) and ``layers`` (row counts) added.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     _recover(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    tmp = _make_tmp(target)
     try:
         counts = _write_layers(tmp, layers)
         full = {
             "format_version": FORMAT_VERSION,
             "software_version": __version__,
+            "build_id": uuid.uuid4().hex,
             **manifest,
             "layers": counts,
         }

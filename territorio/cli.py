@@ -64,7 +64,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     from territorio.bundle import Bundle
     from territorio.info import format_info
 
-    print(format_info(Bundle(args.bundle or _default_bundle())))
+    print(format_info(Bundle(args.bundle or _default_bundle()), maps_dir=Path("maps")))
     return 0
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "NotFoundError",
     "OutsideCoverageError",
     "SourceNotFoundError",
+    "StaleOutputError",
     "TerritorioError",
     "UnknownAreaError",
     "UnknownCategoryError",
@@ -61,6 +62,10 @@ class NotFoundError(KeyError, TerritorioError):
 
 class BundleError(TerritorioError):
     """A territory bundle is missing, incomplete or of an unknown version."""
+
+
+class StaleOutputError(BundleError):
+    """A derived output (plan folder, maps) was computed from another build of the bundle."""
 
 
 class OutsideCoverageError(ValueError, TerritorioError):

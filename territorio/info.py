@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -10,7 +11,7 @@ import pyarrow.parquet as pq
 from territorio.bundle import Bundle
 from territorio.categories import CATEGORIES
 
-__all__ = ["coverage_summary", "format_info"]
+__all__ = ["coverage_summary", "derived_lines", "format_info"]
 
 
 def coverage_summary(bundle: Bundle) -> dict[str, Any]:
@@ -41,8 +42,45 @@ def coverage_summary(bundle: Bundle) -> dict[str, Any]:
     return out
 
 
-def format_info(bundle: Bundle) -> str:
-    """Return the summary printed by ``territorio info``."""
+def derived_lines(bundle: Bundle, *, maps_dir: Path | None = None) -> list[str]:
+    """Say whether each derived output matches this build of the bundle.
+
+    Checks the access layers, the default plan folder (``<bundle>-plan``) and
+    ``maps_dir`` (when given); a stale one is flagged with the command that
+    refreshes it (see :mod:`territorio.freshness`).
+    """
+    from territorio.freshness import stale_access, stale_maps, stale_plan
+    from territorio.planning.run import default_plan_dir
+
+    lines = [f"derived outputs (build {bundle.build_id or 'unknown'})"]
+    checks: list[tuple[str, bool, str | None]] = [
+        ("access layers", bundle.has_layer("access_municipalities"), stale_access(bundle))
+    ]
+    plan = default_plan_dir(bundle.path)
+    checks.append(
+        (f"plan {plan}", plan.is_dir(), stale_plan(bundle, plan) if plan.is_dir() else None)
+    )
+    if maps_dir is not None:
+        present = maps_dir.is_dir() and any(maps_dir.glob("*.html"))
+        checks.append(
+            (f"maps {maps_dir}", present, stale_maps(bundle, maps_dir) if present else None)
+        )
+    for label, present, why in checks:
+        if not present:
+            lines.append(f"  {label}: absent")
+        elif why is None:
+            lines.append(f"  {label}: up to date")
+        else:
+            lines.append(f"  {label}: STALE: {why}")
+    return lines
+
+
+def format_info(bundle: Bundle, *, maps_dir: Path | None = None) -> str:
+    """Return the summary printed by ``territorio info``.
+
+    ``maps_dir``: a maps folder to check against the bundle's build (see
+    :func:`derived_lines`).
+    """
     m = bundle.manifest
     lines = [
         f"bundle      {bundle.path}",
@@ -88,12 +126,13 @@ def format_info(bundle: Bundle) -> str:
     if refs:
         lines += ["", "reference points of the municipalities (ref_source)"]
         lines += [f"  {src:<30}{n:>5}" for src, n in refs.items()]
+    lines += ["", *derived_lines(bundle, maps_dir=maps_dir)]
     return "\n".join(lines)
 
 
 def _osm_line(m: dict[str, Any]) -> str:
     stamps = m.get("osm_timestamps") or {}
-    roads = stamps.get("roads") or "unknown"
+    roads = m.get("roads_osm_timestamp") or stamps.get("roads") or "unknown"
     services = sorted({v for v in (stamps.get("services") or {}).values() if v})
     line = f"roads {roads}"
     if services:

@@ -137,6 +137,8 @@ def compute_access(
     cells, munis, timings = compute_tables(ctx, bundle.layer("services"), progress=progress)
     t_all = time.perf_counter() - t0
     info: dict[str, Any] = {
+        # the build these layers were derived from (territorio.freshness)
+        "build_id": bundle.build_id,
         "computed_at": now_iso(),
         "mode": mode,
         "parameters": cfg.model_dump(),

@@ -14,9 +14,25 @@ __all__ = [
     "json_bytes_response",
     "json_page",
     "page_links",
+    "public_base",
 ]
 
 GEOJSON = "application/geo+json"
+
+
+def public_base(request: Request) -> str:
+    """Return the base URL of the links the API writes, without a trailing slash.
+
+    The configured ``public_url`` when set (a server behind a proxy), else
+    the request's base URL: its ``Host`` header has been checked against the
+    allowed hosts by the middleware (an unknown one is replaced by the
+    server's own address), so a client never chooses the links' host.
+    """
+    settings = getattr(getattr(request.scope.get("app"), "state", None), "settings", None)
+    configured = getattr(settings, "public_url", None)
+    if configured:
+        return str(configured).rstrip("/")
+    return str(request.base_url).rstrip("/")
 
 
 def page_links(

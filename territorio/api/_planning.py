@@ -10,27 +10,80 @@ Computations are bounded by the request models and run at most
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+from starlette.concurrency import run_in_threadpool
 
 from territorio.api._engine import Engine
 from territorio.api._state import TerritoryData, clean
-from territorio.api.errors import InvalidParameterError, ServiceUnavailableError
+from territorio.api.errors import InvalidParameterError, ServerBusyError, ServiceUnavailableError
 from territorio.errors import NotFoundError, TerritorioError
 
-__all__ = ["PlanningState"]
+__all__ = ["ComputeGate", "PlanningState"]
+
+_T = TypeVar("_T")
 
 log = logging.getLogger("territorio.api")
 
-#: Seconds a planning request waits for a free computation slot (then 503).
-WAIT_S = 60.0
+#: Seconds a client is told to wait (Retry-After) when every computation slot is taken.
+RETRY_S = 30
+
+
+class ComputeGate:
+    """At most ``concurrency`` computations at once, ``queue`` more waiting; beyond: 503.
+
+    The waiting requests are coroutines on the event loop, not threads: a
+    burst never occupies the thread pool the other endpoints run in (before,
+    up to 40 threads sat blocked on a semaphore and municipality detail fell
+    from 1,260 to 511 req/s).
+
+    Parameters
+    ----------
+    concurrency
+        Computations run at once (in the thread pool).
+    queue
+        Computations that may wait for a slot.
+    """
+
+    def __init__(self, *, concurrency: int, queue: int) -> None:
+        self.concurrency = concurrency
+        self.queue = queue
+        self._slots = asyncio.Semaphore(concurrency)
+        self._admitted = 0
+
+    @property
+    def admitted(self) -> int:
+        """Computations running or waiting now."""
+        return self._admitted
+
+    async def run(self, fn: Callable[..., _T], /, **kwargs: Any) -> _T:
+        """Run ``fn(**kwargs)`` in the thread pool when a slot is free.
+
+        Raises
+        ------
+        ServerBusyError
+            At once, when ``concurrency + queue`` computations are already
+            admitted.
+        """
+        if self._admitted >= self.concurrency + self.queue:
+            raise ServerBusyError(
+                f"the server is busy with {self._admitted} planning computations; retry in "
+                f"{RETRY_S} s / server occupato, riprova tra {RETRY_S} s",
+                retry_after=RETRY_S,
+            )
+        self._admitted += 1
+        try:
+            async with self._slots:
+                return await run_in_threadpool(fn, **kwargs)
+        finally:
+            self._admitted -= 1
 
 
 def _num(v: Any, digits: int = 2) -> float | None:
@@ -51,7 +104,9 @@ class PlanningState:
         The ``territorio plan`` TOML used for the loaded results (index
         weights, poli rules), or None.
     concurrency
-        Computations run at once; the others wait up to :data:`WAIT_S`.
+        Computations run at once (see :class:`ComputeGate`).
+    queue
+        Computations that may wait for a slot; beyond, 503 at once.
     """
 
     def __init__(
@@ -61,6 +116,7 @@ class PlanningState:
         *,
         plan_config: Path | None = None,
         concurrency: int = 1,
+        queue: int = 4,
     ) -> None:
         self.data = data
         self.engine = engine
@@ -71,7 +127,7 @@ class PlanningState:
             self._cfg = load_plan_config(plan_config)  # a bad file stops the start-up
         self._baseline: Any = None
         self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(concurrency)
+        self.gate = ComputeGate(concurrency=concurrency, queue=queue)
 
     # -- shared inputs -------------------------------------------------------------
 
@@ -106,18 +162,6 @@ class PlanningState:
                 "this bundle has no road network (layer 'road_edges'); planning computations "
                 "need one: rebuild the bundle with roads"
             )
-
-    @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one computation slot (503 when none frees up in time)."""
-        if not self._slots.acquire(timeout=WAIT_S):
-            raise ServiceUnavailableError(
-                "the server is busy with other planning computations; retry in a minute"
-            )
-        try:
-            yield
-        finally:
-            self._slots.release()
 
     def baseline(self) -> Any:
         """Return the scenario baseline: layers, SNAI classes and index (built once)."""
@@ -254,20 +298,19 @@ class PlanningState:
         if services is None:
             raise ServiceUnavailableError("this bundle has no services layer; rebuild it")
         names = {str(k): str(v) for k, v in self.data.municipalities["name"].items()}
-        with self.slot():
-            ctx = self.engine.context
-            res = site_services(
-                ctx,
-                services,
-                categories=list(categories),
-                k=k,
-                t_min=minutes,
-                demand=demand,
-                municipalities=codes,
-                candidates=cand,
-                access_cells=b.layer("access_cells") if b.has_layer("access_cells") else None,
-                names=names,
-            )
+        ctx = self.engine.context
+        res = site_services(
+            ctx,
+            services,
+            categories=list(categories),
+            k=k,
+            t_min=minutes,
+            demand=demand,
+            municipalities=codes,
+            candidates=cand,
+            access_cells=b.layer("access_cells") if b.has_layer("access_cells") else None,
+            names=names,
+        )
         s = res.summary
         notes: list[str] = []
         if s["categories_without_data"]:
@@ -342,9 +385,8 @@ class PlanningState:
                 where = f"change {i} (body.changes.{i}.lon, body.changes.{i}.lat)"
                 self.data.check_in_area(float(c.lon), float(c.lat), what=where)
                 self.engine.snap_origin(float(c.lon), float(c.lat), what=where)
-        with self.slot():
-            base = self.baseline()
-            res = run_scenario(self.engine.context, base, list(changes), self.config, name=name)
+        base = self.baseline()
+        res = run_scenario(self.engine.context, base, list(changes), self.config, name=name)
         t = res.changes
         cats = list(res.categories)
         rows = t[t["changed"]] if only_changed else t

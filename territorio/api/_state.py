@@ -79,7 +79,13 @@ def provenance_summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
     """Summarise a bundle manifest: build time, OSM timestamp, ISTAT year, sources."""
     sources: list[dict[str, Any]] = []
     seen: set[tuple[Any, ...]] = set()
-    osm: str | None = manifest.get("osm_timestamp")
+    # the roads' OSM date is the headline; older manifests: their roads' provenance
+    roads_prov = _mapping(_mapping(manifest.get("sources")).get("roads"))
+    osm: str | None = clean(
+        manifest.get("roads_osm_timestamp")
+        if "roads_osm_timestamp" in manifest
+        else roads_prov.get("data_date") or manifest.get("osm_timestamp")
+    )
     for rec in _walk_sources(manifest.get("sources") or manifest.get("provenance") or {}):
         key = (rec.get("source"), rec.get("location"), rec.get("data_date"))
         if key in seen:
@@ -94,13 +100,6 @@ def provenance_summary(manifest: Mapping[str, Any]) -> dict[str, Any]:
                 "licence": clean(rec.get("licence")),
             }
         )
-        name = str(rec.get("source")).lower()
-        if (
-            osm is None
-            and rec.get("data_date")
-            and any(k in name for k in ("osm", "overpass", "pbf", "openstreetmap"))
-        ):
-            osm = str(rec["data_date"])
     area: Mapping[str, Any] = _mapping(manifest.get("area"))
     raw_area = _mapping(_mapping(manifest.get("config")).get("area"))
     istat = manifest.get("istat_year") or area.get("year") or raw_area.get("year")
@@ -163,6 +162,8 @@ class TerritoryData:
     bounds: tuple[float, float, float, float]
     cache: dict[tuple[str, ...], bytes] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
+    #: Why the plan folder beside the bundle is not served (another build's), or None.
+    stale_plan: str | None = None
     _build_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def derived(self, key: str, build: Callable[[], Any]) -> Any:

@@ -18,14 +18,17 @@ from starlette.concurrency import run_in_threadpool
 from territorio._version import __version__
 from territorio.api import _views as views
 from territorio.api._engine import Engine
-from territorio.api._middleware import RateLimiter, WptMiddleware
+from territorio.api._middleware import WptMiddleware
 from territorio.api._planning import PlanningState
+from territorio.api._ratelimit import RateLimiter, parse_networks
 from territorio.api._state import TerritoryData
+from territorio.api.dependencies import rate_limit_key
 from territorio.api.errors import add_exception_handlers
 from territorio.api.models import Feature, FeatureCollection, Link, Problem
 from territorio.api.routers import (
     accessibility,
     accounts,
+    admin,
     isochrones,
     meta,
     municipalities,
@@ -39,6 +42,7 @@ from territorio.api.settings import Settings
 from territorio.config import AccessConfig
 from territorio.db.migrations import upgrade
 from territorio.db.session import make_engine, make_sessionmaker
+from territorio.freshness import stale_access, stale_plan
 from territorio.web import build_router
 
 __all__ = ["WEB_PREFIX", "create_app", "plan_folder"]
@@ -97,6 +101,24 @@ def _access_config(manifest: dict[str, Any]) -> AccessConfig:
         return AccessConfig()
 
 
+def _private_counter_file() -> Path:
+    """Return a temporary SQLite file for one process's rate-limit counters (removed at exit)."""
+    import atexit
+    import os
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix="territorio-ratelimit-", suffix=".sqlite")
+    os.close(fd)
+    path = Path(name)
+
+    def _remove() -> None:
+        for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            p.unlink(missing_ok=True)
+
+    atexit.register(_remove)
+    return path
+
+
 def create_app(settings: Settings) -> FastAPI:
     """Build the API.
 
@@ -115,9 +137,19 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         data = TerritoryData.load(settings.bundle_path)
+        stale = stale_access(data.bundle)
+        if stale is not None:
+            log.warning("serving access layers that may not match the bundle: %s", stale)
         plan_path = plan_folder(settings)
         if plan_path is not None:
-            data.load_plan(plan_path)
+            stale = stale_plan(data.bundle, plan_path)
+            if stale is None:
+                data.load_plan(plan_path)
+            else:
+                # never serve a plan beside a bundle it does not describe
+                log.warning("not serving planning results: %s", stale)
+                data.stale_plan = stale
+                plan_path = None
         if settings.migrate_on_start:
             upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
@@ -145,6 +177,7 @@ def create_app(settings: Settings) -> FastAPI:
             routing,
             plan_config=settings.plan_config,
             concurrency=settings.planning_concurrency,
+            queue=settings.planning_queue,
         )
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.features = _features(data)
@@ -181,6 +214,7 @@ def create_app(settings: Settings) -> FastAPI:
         planning.router,
         offers.router,
         accounts.router,
+        admin.router,
         ogc.router,
     ):
         app.include_router(r)
@@ -192,15 +226,21 @@ def create_app(settings: Settings) -> FastAPI:
         data = getattr(app.state, "data", None)
         return data.header if data is not None else None
 
+    def _account_key(token: str) -> str | None:
+        return rate_limit_key(settings, getattr(app.state, "sessionmaker", None), token)
+
     app.add_middleware(
         WptMiddleware,
         max_body_bytes=settings.max_body_bytes,
         limiter=RateLimiter(
             limit=settings.write_rate_limit,
             window_s=settings.write_rate_window_s,
-            max_clients=settings.rate_limit_max_clients,
+            path=settings.rate_limit_path or _private_counter_file(),
         ),
         header=_header,
+        account_key=_account_key,
+        trusted_proxies=parse_networks(settings.trusted_proxies),
+        allowed_hosts=settings.hosts(),
     )
     if settings.cors_origins:
         app.add_middleware(

@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -114,12 +114,7 @@ def _principal(
         secret = settings.admin_token.get_secret_value()
         if secret and hmac.compare_digest(token.encode(), secret.encode()):
             return Principal(role="admin", account=None, organisation=None)
-    row = session.execute(
-        select(ApiToken, Account, Organisation)
-        .join(Account, ApiToken.account_id == Account.id)
-        .join(Organisation, Account.organisation_id == Organisation.id)
-        .where(ApiToken.token_hash == hash_token(token))
-    ).first()
+    row = _token_row(session, token)
     if row is None:
         raise AuthenticationError("unknown API token; ask an administrator for a new one")
     tok, account, org = row
@@ -128,8 +123,48 @@ def _principal(
             f"API token {tok.prefix}… was revoked on {tok.revoked_at:%Y-%m-%d}; use another one"
         )
     if not account.active:
-        raise AuthenticationError(f"account {account.email} is disabled")
+        raise AuthenticationError(
+            f"account {account.email} is deactivated; ask an administrator to reactivate it"
+        )
+    if org.deleted_at is not None:
+        raise AuthenticationError(
+            f"organisation {org.name!r} of account {account.email} was deleted "
+            f"on {org.deleted_at:%Y-%m-%d}"
+        )
     return Principal(role=org.role, account=account, organisation=org)
+
+
+def _token_row(session: Session, token: str) -> tuple[ApiToken, Account, Organisation] | None:
+    row = session.execute(
+        select(ApiToken, Account, Organisation)
+        .join(Account, ApiToken.account_id == Account.id)
+        .join(Organisation, Account.organisation_id == Organisation.id)
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def rate_limit_key(settings: Settings, sessionmaker: Any, token: str) -> str | None:
+    """Return the rate-limit key of a bearer token, or None when it authenticates no one.
+
+    ``"admin"`` for the bootstrap token, ``"account:<id>"`` for a token of an
+    active account of a live organisation; unknown, revoked or disabled
+    tokens get None (the request is then counted against its address).
+    """
+    if settings.admin_token is not None:
+        secret = settings.admin_token.get_secret_value()
+        if secret and hmac.compare_digest(token.encode(), secret.encode()):
+            return "admin"
+    if sessionmaker is None:
+        return None
+    with sessionmaker() as session:
+        row = _token_row(session, token)
+    if row is None:
+        return None
+    tok, account, org = row
+    if tok.revoked_at is not None or not account.active or org.deleted_at is not None:
+        return None
+    return f"account:{account.id}"
 
 
 def optional_caller(

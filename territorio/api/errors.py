@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from territorio import errors as terr
+from territorio.api._links import public_base
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -30,6 +31,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "RateLimitedError",
+    "ServerBusyError",
     "ServiceUnavailableError",
     "add_exception_handlers",
     "problem",
@@ -90,6 +92,14 @@ class ServiceUnavailableError(ApiError):
     """A feature needs data the served bundle does not have (503)."""
 
 
+class ServerBusyError(ServiceUnavailableError):
+    """Every slot of a heavy computation is taken (503 with ``Retry-After``)."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 #: Exception class -> (HTTP status, problem title). Looked up along the MRO,
 #: so the most specific class wins.
 STATUS: dict[type[BaseException], tuple[int, str]] = {
@@ -108,6 +118,7 @@ STATUS: dict[type[BaseException], tuple[int, str]] = {
     RateLimitedError: (429, "Too many requests"),
     terr.BundleError: (503, "Territory data unavailable"),
     ServiceUnavailableError: (503, "Feature unavailable"),
+    ServerBusyError: (503, "Server busy"),
     terr.SourceNotFoundError: (503, "Source unavailable"),
 }
 
@@ -169,7 +180,7 @@ def problem_body(request: Request, status: int, title: str, detail: str) -> dict
     """
     slug = _SLUG.get(status, "internal-error" if status >= 500 else "invalid-parameter")
     return {
-        "type": f"{str(request.base_url).rstrip('/')}/problems/{slug}",
+        "type": f"{public_base(request)}/problems/{slug}",
         "title": title,
         "status": status,
         "detail": detail,
@@ -229,7 +240,7 @@ async def _territorio_handler(request: Request, exc: Exception) -> JSONResponse:
     errors = None
     if isinstance(exc, AuthenticationError):
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, RateLimitedError):
+    if isinstance(exc, RateLimitedError | ServerBusyError):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, InvalidParameterError):
         errors = [{"field": exc.field, "reason": exc.reason}]

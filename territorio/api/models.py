@@ -16,6 +16,8 @@ __all__ = [
     "AccountCreate",
     "AccountCreated",
     "AccountOut",
+    "AccountUpdate",
+    "AuditEventOut",
     "CategoryIndicator",
     "CategoryOut",
     "ClusterList",
@@ -441,6 +443,9 @@ class OrganisationOut(_Out):
     role: Role
     pro_com_t: str | None
     created_at: datetime
+    deleted_at: datetime | None = Field(
+        default=None, description="set when an administrator deleted it (soft deletion)"
+    )
 
 
 class AccountCreate(BaseModel):
@@ -463,6 +468,31 @@ class AccountOut(_Out):
     display_name: str
     active: bool
     created_at: datetime
+
+
+class AccountUpdate(BaseModel):
+    """An administrator's change to an account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    active: bool = Field(
+        description="false deactivates the account (its tokens stop working at once); "
+        "true reactivates it",
+        examples=[False],
+    )
+
+
+class AuditEventOut(_Out):
+    """One administrator action: who did what to which record, and when."""
+
+    id: int
+    at: datetime
+    actor: str = Field(examples=["admin@wpt.example", "bootstrap-admin"])
+    actor_account_id: int | None
+    action: str = Field(examples=["account.deactivate", "token.revoke", "organisation.delete"])
+    target_type: str = Field(examples=["account", "token", "organisation"])
+    target_id: int
+    detail: dict[str, Any]
 
 
 class TokenCreate(BaseModel):

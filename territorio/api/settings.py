@@ -44,12 +44,21 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     #: Largest accepted request body, in bytes (413 beyond).
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
-    #: Write requests (POST, PUT, PATCH, DELETE) allowed per window per token or IP.
+    #: Write requests (POST, PUT, PATCH, DELETE, planning computations) allowed per
+    #: window per client: the verified account for a valid token, else the client
+    #: address. One limit for the whole server, however many workers.
     write_rate_limit: int = Field(default=60, ge=1)
     #: Length of the rate-limit window, in seconds.
     write_rate_window_s: float = Field(default=60.0, gt=0)
-    #: Most clients tracked by the rate limiter (oldest forgotten beyond).
-    rate_limit_max_clients: int = Field(default=10_000, ge=1)
+    #: SQLite file of the rate-limit counters, shared by the workers. None: a
+    #: temporary file (``territorio serve`` makes one for all its workers).
+    rate_limit_path: Path | None = None
+    #: Proxies (addresses or CIDR blocks) whose ``X-Forwarded-For`` names the
+    #: client; empty: the header is ignored and the TCP peer is the client.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    #: Host names the server answers to (besides its own address and the public
+    #: URL's host); links are never built from another ``Host`` header.
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "::1"])
     #: Largest page size for list endpoints.
     max_page_size: int = Field(default=1000, ge=1)
     #: Public base URL used in OGC links (default: taken from the request).
@@ -65,6 +74,33 @@ class Settings(BaseSettings):
     #: Largest number of ``POST /planning/*`` computations run at once per worker
     #: (the others wait): they take CPU seconds on large territories.
     planning_concurrency: int = Field(default=1, ge=1, le=16)
+    #: Computations that may wait for a slot per worker; beyond, 503 at once
+    #: (a burst never fills the thread pool the other endpoints need).
+    planning_queue: int = Field(default=4, ge=0, le=1000)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        from territorio.api._ratelimit import parse_networks
+
+        try:
+            parse_networks(v)
+        except ValueError as exc:
+            raise ValueError(
+                f"trusted_proxies: {exc}; give addresses or CIDR blocks, e.g. 10.0.0.0/8"
+            ) from None
+        return v
+
+    def hosts(self) -> list[str]:
+        """Host names trusted in ``Host`` headers: ``allowed_hosts`` and the public URL's."""
+        from urllib.parse import urlsplit
+
+        out = [h.strip().lower().strip("[]") for h in self.allowed_hosts if h.strip()]
+        if self.public_url:
+            host = urlsplit(self.public_url).hostname
+            if host:
+                out.append(host.lower())
+        return out
 
     @field_validator("tiles_url")
     @classmethod

@@ -29,6 +29,7 @@ __all__ = [
     "ROLES",
     "Account",
     "ApiToken",
+    "AuditEvent",
     "Base",
     "Offer",
     "OfferMunicipality",
@@ -69,6 +70,9 @@ class Organisation(Base):
     role: Mapped[str] = mapped_column(String(20))
     pro_com_t: Mapped[str | None] = mapped_column(String(6), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    #: Soft deletion by an administrator: its tokens stop working, its offers are
+    #: deleted with it; the rows stay for the audit trail.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     accounts: Mapped[list[Account]] = relationship(back_populates="organisation")
 
@@ -135,6 +139,8 @@ class Offer(Base):
     valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
     conditions: Mapped[str] = mapped_column(Text, default="")
     hidden: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    #: Soft deletion (with its organisation): never listed nor served again.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=_now, onupdate=_now
@@ -163,3 +169,24 @@ class OfferMunicipality(Base):
     pro_com_t: Mapped[str] = mapped_column(String(6), primary_key=True)
 
     offer: Mapped[Offer] = relationship(back_populates="served")
+
+
+class AuditEvent(Base):
+    """Who did what to which account, token or organisation, and when (admin actions)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    #: The acting account (None for the bootstrap administrator or once deleted).
+    actor_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
+    #: The actor as shown: the account's e-mail, or ``"bootstrap-admin"``.
+    actor: Mapped[str] = mapped_column(String(320))
+    #: e.g. ``account.deactivate``, ``token.revoke``, ``organisation.delete``.
+    action: Mapped[str] = mapped_column(String(50))
+    target_type: Mapped[str] = mapped_column(String(30))
+    target_id: Mapped[int] = mapped_column(Integer)
+    #: What changed, as JSON text (e.g. the offers deleted with an organisation).
+    detail: Mapped[str] = mapped_column(Text, default="{}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -12,6 +14,7 @@ import geopandas as gpd
 
 from territorio.bundle import Bundle
 from territorio.errors import NotFoundError
+from territorio.freshness import MAPS_RECORD, check_plan, maps_record
 from territorio.maps._assets import render_html
 from territorio.maps._data import (
     load_plan,
@@ -86,8 +89,15 @@ def write_maps(
     ------
     SourceNotFoundError
         If an explicit ``plan_dir`` does not exist or is incomplete.
+    StaleOutputError
+        If the plan folder was computed from another build of the bundle
+        (the message names the ``territorio plan`` command that refreshes it).
     NotFoundError
         If a requested municipality code is not in the bundle.
+
+    Each page records the bundle's build id (``<meta name="territorio-build-id">``)
+    and ``out_dir/maps.json`` lists the pages with it
+    (:func:`territorio.freshness.stale_maps` compares it with the bundle).
 
     Returns
     -------
@@ -117,13 +127,19 @@ def write_maps(
                 "codes are 6-digit strings, e.g. 001272 for Torino"
             )
     pdir = resolve_plan_dir(b.path, plan_dir)
+    if pdir is not None:
+        check_plan(b, pdir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
+    build_meta = (
+        f'<meta name="territorio-build-id" content="{html.escape(b.build_id or "")}">'
+    )
 
     def emit(name: str, fmap: Any, started: float) -> None:
         target = out_dir / name
         tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(render_html(fmap, assets="inline"), encoding="utf-8")
+        page = render_html(fmap, assets="inline").replace("<head>", "<head>" + build_meta, 1)
+        tmp.write_text(page, encoding="utf-8")
         tmp.replace(target)
         written.append(target)
         if progress:
@@ -191,4 +207,10 @@ def write_maps(
             ),
             t0,
         )
+    record = out_dir / MAPS_RECORD
+    tmp = record.with_name(f".{record.name}.tmp")
+    tmp.write_text(
+        json.dumps(maps_record(b, [p.name for p in written]), indent=2), encoding="utf-8"
+    )
+    tmp.replace(record)
     return written

@@ -348,6 +348,8 @@ def run_plan(
 
     counts = snai["snai_class"].value_counts()
     summary: dict[str, Any] = {
+        # the build these outputs were derived from (territorio.freshness)
+        "bundle_build_id": bundle.build_id,
         "municipalities": len(m),
         "classes": {str(k): int(v) for k, v in counts.items()},
         "outside_coverage": int(counts.get("outside_coverage", 0)),

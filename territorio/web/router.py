@@ -8,6 +8,7 @@ URL is configured.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import unicodedata
@@ -24,6 +25,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from territorio.bundle import Bundle
+from territorio.freshness import stale_plan
 from territorio.maps._assets import render_html
 from territorio.maps._data import (
     PlanOutputs,
@@ -37,9 +39,12 @@ from territorio.maps.choropleth import choropleth_map
 from territorio.maps.marginality import plan_marginality_map
 from territorio.maps.municipality import municipality_map
 from territorio.maps.offers import OFFER_STYLE, offers_frame, offers_map
+from territorio.web._csp import map_csp, page_csp
 from territorio.web._i18n import texts
 
 __all__ = ["OffersSource", "build_router"]
+
+log = logging.getLogger("territorio.web")
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -84,6 +89,7 @@ class _Site:
     _bundle: Bundle | None = None
     _plan: PlanOutputs | None = None
     cache: dict[tuple[str, ...], str] = field(default_factory=dict)
+    csp_cache: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     env: Environment = field(
         default_factory=lambda: Environment(
@@ -95,9 +101,12 @@ class _Site:
     @property
     def bundle(self) -> Bundle:
         with self.lock:
-            if self._bundle is None:
-                self._bundle = Bundle(self.bundle_path)
-            return self._bundle
+            return self.bundle_unlocked()
+
+    def bundle_unlocked(self) -> Bundle:
+        if self._bundle is None:
+            self._bundle = Bundle(self.bundle_path)
+        return self._bundle
 
     def plan(self) -> PlanOutputs | None:
         """Return the planning outputs (read on first use), or None without a plan folder."""
@@ -105,6 +114,12 @@ class _Site:
             return None
         with self.lock:
             if self._plan is None:
+                stale = stale_plan(self.bundle_unlocked(), self.plan_dir)
+                if stale is not None:
+                    # another build's plan: the pages say "run territorio plan"
+                    log.warning("WPT pages: not showing planning results: %s", stale)
+                    self.plan_dir = None
+                    return None
                 self._plan = load_plan(self.plan_dir)
             return self._plan
 
@@ -141,7 +156,25 @@ class _Site:
             source=source,
             **ctx,
         )
-        return HTMLResponse(html)
+        return HTMLResponse(html, headers={"Content-Security-Policy": page_csp()})
+
+    def error(self, request: Request, lang: str, status: int, message: str) -> HTMLResponse:
+        """Render an error page (every value escaped by the template)."""
+        resp = self.page(
+            request, "error.html", lang, heading=texts(lang)["not_found"], message=message
+        )
+        resp.status_code = status
+        return resp
+
+    def map_response(self, html: str) -> HTMLResponse:
+        """Answer a map page with a CSP allowing exactly its inline scripts and the tiles."""
+        csp = self.csp_cache.get(html)
+        if csp is None:
+            csp = map_csp(html, tiles=self.tiles)
+            if len(self.csp_cache) > 64:
+                self.csp_cache.clear()
+            self.csp_cache[html] = csp
+        return HTMLResponse(html, headers={"Content-Security-Policy": csp})
 
 
 def _db_offers(request: Request) -> list[dict[str, Any]]:
@@ -154,7 +187,9 @@ def _db_offers(request: Request) -> list[dict[str, Any]]:
     from territorio.db.models import Offer
 
     with maker() as session:
-        rows = session.scalars(select(Offer).where(Offer.hidden.is_(False))).all()
+        rows = session.scalars(
+            select(Offer).where(Offer.hidden.is_(False), Offer.deleted_at.is_(None))
+        ).all()
         return [
             {
                 "id": o.id,
@@ -305,14 +340,17 @@ def build_router(
         )
 
     @router.get("/mappe/comune/{code}.html", response_class=HTMLResponse)
-    def municipality_map_page(code: str, lang: str | None = Query(None)) -> HTMLResponse:
+    def municipality_map_page(
+        request: Request, code: str, lang: str | None = Query(None)
+    ) -> HTMLResponse:
         lg = _lang(lang)
         key = ("municipality", code, lg)
         if key not in site.cache:
             munis = site.munis()
             sel = munis[munis["pro_com_t"].astype(str) == code]
             if len(sel) == 0:
-                return HTMLResponse(f"unknown municipality {code}", status_code=404)
+                message = texts(lg)["unknown_municipality"].format(code=code)
+                return site.error(request, lg, 404, message)
             iso, iso_outside = municipality_isochrones(site.bundle, sel.iloc[0])
             b = site.bundle
             services = b.layer("services") if b.has_layer("services") else None
@@ -330,32 +368,33 @@ def build_router(
                 lang=lg,
             )
             site.cache[key] = render_html(fmap, assets=assets)
-        return HTMLResponse(site.cache[key])
+        return site.map_response(site.cache[key])
 
     @router.get("/mappe/{name}.html", response_class=HTMLResponse)
     def province_map(request: Request, name: str, lang: str | None = Query(None)) -> HTMLResponse:
         lg = _lang(lang)
         if name not in PROVINCE_MAPS:
-            return HTMLResponse(f"unknown map {name}", status_code=404)
+            message = texts(lg)["unknown_map"].format(name=name, maps=", ".join(PROVINCE_MAPS))
+            return site.error(request, lg, 404, message)
         b = site.bundle
         munis = site.munis()
         if name == "offers":  # offers change: never cached
             fmap = offers_map(
                 site.get_offers(request), municipalities=munis, tiles=site.tiles, lang=lg
             )
-            return HTMLResponse(render_html(fmap, assets=assets))
+            return site.map_response(render_html(fmap, assets=assets))
         key = (name, lg)
         if key not in site.cache:
             if name == "travel_times":
                 if not b.has_layer("access_municipalities"):
-                    return HTMLResponse(texts(lg)["no_indicators"], status_code=404)
+                    return site.error(request, lg, 404, texts(lg)["no_indicators"])
                 fmap = choropleth_map(
                     munis, b.layer("access_municipalities"), tiles=site.tiles, lang=lg
                 )
             else:
                 fmap = plan_marginality_map(munis, site.plan(), tiles=site.tiles, lang=lg)
             site.cache[key] = render_html(fmap, assets=assets)
-        return HTMLResponse(site.cache[key])
+        return site.map_response(site.cache[key])
 
     @router.get("/static/{path:path}", response_model=None)
     def static(path: str) -> Response:

@@ -20,7 +20,7 @@ from shapely.geometry import LineString, Point, box
 from starlette.exceptions import StarletteDeprecationWarning
 
 from territorio.api import Settings, create_app
-from territorio.bundle import write_bundle
+from territorio.bundle import Bundle, write_bundle
 
 with warnings.catch_warnings():
     # Starlette 1.0 asks for the httpx2 package instead of httpx in its TestClient;
@@ -235,9 +235,15 @@ def make_bundle(target: Path, *, with_access: bool = True, with_cells: bool = Tr
     return target
 
 
-def make_plan(out: Path) -> Path:
-    """Write a ``territorio plan`` output folder: 001002 and 001003 form cluster C01."""
+def make_plan(out: Path, bundle: Path) -> Path:
+    """Write a ``territorio plan`` output folder: 001002 and 001003 form cluster C01.
+
+    Its ``summary.json`` records ``bundle``'s build id, as ``territorio plan`` does.
+    """
     out.mkdir(parents=True)
+    (out / "summary.json").write_text(
+        json.dumps({"bundle_build_id": Bundle(bundle).build_id, "files": []}), encoding="utf-8"
+    )
     pd.DataFrame(
         {
             "pro_com_t": ["001001", "001002", "001003"],

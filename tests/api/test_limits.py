@@ -7,7 +7,6 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from territorio.api import Settings, create_app
-from territorio.api._middleware import RateLimiter
 
 from .conftest import ADMIN_TOKEN
 from .support import auth, problem
@@ -44,16 +43,6 @@ def test_write_rate_limit_is_429_per_client(make_settings: Callable[..., Setting
         assert c.get("/offers").status_code == 200
         assert c.get("/me", headers=auth(ADMIN_TOKEN)).status_code == 200
         assert c.post("/me/tokens", json={}, headers=auth(ADMIN_TOKEN)).status_code == 403
-
-
-def test_rate_limiter_memory_is_bounded_and_windows_reset() -> None:
-    lim = RateLimiter(limit=2, window_s=10, max_clients=3)
-    assert [lim.hit("a", now=0), lim.hit("a", now=1), lim.hit("a", now=2)] == [0, 0, 8]
-    # window of 'a' started at t=0: a new one opens at t=10
-    assert lim.hit("a", now=10) == 0
-    for k in "bcde":
-        lim.hit(k, now=11)
-    assert len(lim) == 3  # oldest clients forgotten
 
 
 def test_unexpected_errors_do_not_leak(make_settings: Callable[..., Settings]) -> None:

@@ -116,7 +116,7 @@ def test_plan_results_found_beside_the_bundle(tmp_path: Path) -> None:
     s = Settings(bundle_path=bundle, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
     with TestClient(create_app(s)) as c:  # no terra-plan yet: no planning results
         assert body(c.get("/meta"), MetaInfo).features["planning"] is False
-    make_plan(tmp_path / "terra-plan")  # where `territorio plan` writes by default
+    make_plan(tmp_path / "terra-plan", bundle)  # where `territorio plan` writes by default
     with TestClient(create_app(s)) as c:
         assert body(c.get("/meta"), MetaInfo).features["planning"] is True
         assert c.get("/planning/clusters/C01").status_code == 200

@@ -23,9 +23,12 @@ from .support import body, problem
 
 
 @pytest.fixture()
-def plan_client(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[TestClient]:
+def plan_client(
+    make_settings: Callable[..., Settings], tmp_path: Path, bundle_path: Path
+) -> Iterator[TestClient]:
     """Planning results where 001002 and 001003 form cluster C01 (see conftest.make_plan)."""
-    with TestClient(create_app(make_settings(plan_path=make_plan(tmp_path / "plan")))) as c:
+    plan = make_plan(tmp_path / "plan", bundle_path)
+    with TestClient(create_app(make_settings(plan_path=plan))) as c:
         yield c
 
 
@@ -243,9 +246,9 @@ def test_scenario_bounds(plan_client: TestClient) -> None:
 
 
 def test_computations_count_as_writes_for_the_rate_limit(
-    make_settings: Callable[..., Settings], tmp_path: Path
+    make_settings: Callable[..., Settings], tmp_path: Path, bundle_path: Path
 ) -> None:
-    s = make_settings(write_rate_limit=2, plan_path=make_plan(tmp_path / "plan"))
+    s = make_settings(write_rate_limit=2, plan_path=make_plan(tmp_path / "plan", bundle_path))
     with TestClient(create_app(s)) as c:
         for _ in range(2):
             body(c.post("/planning/sites", json=BUNDLE_5), SitingOut)

@@ -18,7 +18,9 @@ from .conftest import ADMIN_TOKEN, TestClient, make_plan
 MAX_EXAMPLES = 25
 
 
-def test_no_server_errors(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+def test_no_server_errors(
+    make_settings: Callable[..., Settings], tmp_path: Path, bundle_path: Path
+) -> None:
     with warnings.catch_warnings():
         # schemathesis imports hypothesis-jsonschema and friends, some of which warn on import
         warnings.simplefilter("ignore")
@@ -26,7 +28,7 @@ def test_no_server_errors(make_settings: Callable[..., Settings], tmp_path: Path
 
     # A high write limit: schemathesis sends many POSTs from one client.
     app = create_app(
-        make_settings(write_rate_limit=100_000, plan_path=make_plan(tmp_path / "plan"))
+        make_settings(write_rate_limit=100_000, plan_path=make_plan(tmp_path / "plan", bundle_path))
     )
     with TestClient(app) as client:  # runs the lifespan: bundle loaded, database migrated
         admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -227,8 +227,15 @@ def write_synthetic_bundle(target: Path) -> Bundle:
     )
 
 
-def write_synthetic_plan(target: Path, *, sites: bool = True) -> Path:
-    """Write planning outputs in the format of ``territorio plan`` to ``target``."""
+def write_synthetic_plan(
+    target: Path, *, sites: bool = True, bundle: Path | None = None
+) -> Path:
+    """Write planning outputs in the format of ``territorio plan`` to ``target``.
+
+    ``summary.json`` records the build id of ``bundle`` (default: the bundle
+    ``target`` sits beside, ``<bundle>-plan``, when there is one), as
+    ``territorio plan`` does.
+    """
     target.mkdir(parents=True, exist_ok=True)
     munis = municipalities_frame()[["pro_com_t", "name", "pop_total", "pop_65_plus", "geometry"]]
     snai = snai_frame().assign(
@@ -269,6 +276,9 @@ def write_synthetic_plan(target: Path, *, sites: bool = True) -> Path:
             crs=4326,
         ).to_parquet(target / "sites.parquet", index=False)
         files.append("sites.parquet")
-    summary = {"municipalities": 4, "scored": 3, "files": files}
+    if bundle is None:
+        bundle = target.with_name(target.name.removesuffix("-plan"))
+    build = Bundle(bundle).build_id if (bundle / "manifest.json").is_file() else None
+    summary = {"bundle_build_id": build, "municipalities": 4, "scored": 3, "files": files}
     (target / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     return target

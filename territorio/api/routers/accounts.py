@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -44,6 +44,7 @@ def _org_out(o: Organisation) -> dict[str, Any]:
         "role": o.role,
         "pro_com_t": o.pro_com_t,
         "created_at": as_utc(o.created_at),
+        "deleted_at": as_utc(o.deleted_at),
     }
 
 
@@ -109,10 +110,19 @@ def create_organisation(body: OrganisationCreate, caller: RequiredCaller, sessio
     response_model=list[OrganisationOut],
     summary="Organizzazioni / Organisations (admin)",
 )
-def list_organisations(caller: RequiredCaller, session: Db) -> Any:
-    """List every organisation (administrators only)."""
+def list_organisations(
+    caller: RequiredCaller,
+    session: Db,
+    include_deleted: Annotated[
+        bool, Query(description="also list the organisations deleted by an administrator")
+    ] = False,
+) -> Any:
+    """List the organisations (administrators only)."""
     caller.require_admin()
-    return [_org_out(o) for o in session.scalars(select(Organisation).order_by(Organisation.id))]
+    stmt = select(Organisation).order_by(Organisation.id)
+    if not include_deleted:
+        stmt = stmt.where(Organisation.deleted_at.is_(None))
+    return [_org_out(o) for o in session.scalars(stmt)]
 
 
 @router.post(
@@ -128,7 +138,7 @@ def create_account(
     """Create an account of an organisation and its first API token (shown once)."""
     caller.require_admin()
     org = session.get(Organisation, organisation_id)
-    if org is None:
+    if org is None or org.deleted_at is not None:
         raise NotFoundError(f"no organisation with id {organisation_id}")
     account = Account(
         organisation_id=org.id,

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse
 
+from territorio.api._links import public_base
 from territorio.api._state import TerritoryData
 from territorio.api.dependencies import get_data
 from territorio.api.errors import PROBLEM_TYPES
@@ -72,7 +73,7 @@ def root(
     """
     if f is None and prefers_html(request.headers.get("accept")):
         return RedirectResponse(WEB_PATH, status_code=303)
-    base = str(request.base_url).rstrip("/")
+    base = public_base(request)
     return {
         "title": "Welfare Point Territoriale",
         "description": "Accessibilità ai servizi e offerte di welfare territoriale",
@@ -151,7 +152,7 @@ def problem_type(
         )
     status, title, description = PROBLEM_TYPES[slug]
     return {
-        "type": str(request.url_for("problem_type", slug=slug)),
+        "type": f"{public_base(request)}/problems/{slug}",
         "status": status,
         "title": title,
         "description": description,

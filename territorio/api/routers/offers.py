@@ -108,7 +108,7 @@ def offers_query(
     bbox: tuple[float, float, float, float] | None = None,
 ) -> Select[Any]:
     """Build the SELECT of the offers visible to ``caller`` and matching the filters."""
-    stmt = select(Offer)
+    stmt = select(Offer).where(Offer.deleted_at.is_(None))
     if not include_hidden:
         own = caller.organisation.id if caller and caller.organisation else None
         stmt = stmt.where(
@@ -146,7 +146,7 @@ def offers_query(
 def _load(session: Session, offer_id: int) -> Offer | None:
     return session.scalars(
         select(Offer)
-        .where(Offer.id == offer_id)
+        .where(Offer.id == offer_id, Offer.deleted_at.is_(None))
         .options(selectinload(Offer.served), selectinload(Offer.organisation))
     ).first()
 

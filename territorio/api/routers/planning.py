@@ -4,7 +4,9 @@ The computations (``POST /planning/sites``, ``POST /planning/scenarios``)
 write nothing, but they cost CPU seconds on a large territory, so they count
 as writes for the rate limit (``TERRITORIO_WRITE_RATE_LIMIT`` per client and
 window) and run at most ``TERRITORIO_PLANNING_CONCURRENCY`` at a time per
-worker. Their inputs are bounded by the request models.
+worker, with at most ``TERRITORIO_PLANNING_QUEUE`` more waiting (as coroutines,
+not threads); beyond, 503 with ``Retry-After`` at once. Their inputs are
+bounded by the request models.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ Data = Annotated[TerritoryData, Depends(get_data)]
 
 def _clusters(data: TerritoryData) -> pd.DataFrame:
     table = data.extras.get("clusters")
+    if table is None and data.stale_plan is not None:
+        raise ServiceUnavailableError(data.stale_plan)
     if table is None:
         raise ServiceUnavailableError(
             "no planning results are loaded; run: territorio plan, and start the server "
@@ -146,6 +150,7 @@ _COMPUTE_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": Problem, "description": "request body too large"},
     422: {"model": Problem, "description": "invalid input (field and reason named)"},
     429: {"model": Problem, "description": "too many computations from this client"},
+    503: {"model": Problem, "description": "every computation slot is taken: retry later"},
 }
 
 
@@ -155,7 +160,7 @@ _COMPUTE_RESPONSES: dict[int | str, dict[str, Any]] = {
     summary="Dove aprire punti multiservizio / Sites for new multi-service points",
     responses=_COMPUTE_RESPONSES,
 )
-def plan_sites(request: Request, req: Annotated[SitingRequest, Body()]) -> Any:
+async def plan_sites(request: Request, req: Annotated[SitingRequest, Body()]) -> Any:
     """Choose up to ``k`` sites maximising the people newly within ``minutes`` of the bundle.
 
     A resident is *served* when every category of ``categories`` is within
@@ -167,7 +172,8 @@ def plan_sites(request: Request, req: Annotated[SitingRequest, Body()]) -> Any:
     """
     state = request.app.state.planning
     cands = [(c.lon, c.lat, c.name) for c in req.candidates] if req.candidates is not None else None
-    return state.site(
+    return await state.gate.run(
+        state.site,
         cluster=req.cluster,
         municipalities=req.municipalities,
         candidates=cands,
@@ -184,7 +190,7 @@ def plan_sites(request: Request, req: Annotated[SitingRequest, Body()]) -> Any:
     summary="Scenario what-if / What-if scenario",
     responses={k: v for k, v in _COMPUTE_RESPONSES.items() if k != 404},
 )
-def plan_scenario(request: Request, req: Annotated[ScenarioRequest, Body()]) -> Any:
+async def plan_scenario(request: Request, req: Annotated[ScenarioRequest, Body()]) -> Any:
     """Add or remove services and compare every municipality before and after.
 
     Only the categories touched are recomputed (same engine, same
@@ -196,4 +202,6 @@ def plan_scenario(request: Request, req: Annotated[ScenarioRequest, Body()]) -> 
 
     state = request.app.state.planning
     changes = [ScenarioChange(**c.model_dump()) for c in req.changes]
-    return state.scenario(name=req.name, changes=changes, only_changed=req.only_changed)
+    return await state.gate.run(
+        state.scenario, name=req.name, changes=changes, only_changed=req.only_changed
+    )

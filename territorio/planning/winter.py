@@ -62,7 +62,7 @@ import pandas as pd
 
 from territorio.planning.config import PlanConfig, RoadClosure, WinterConfig
 
-__all__ = ["WinterResult", "closed_edges", "run_winter", "winter_edges"]
+__all__ = ["WinterResult", "closed_edges", "context_with_edges", "run_winter", "winter_edges"]
 
 _NORM = re.compile(r"[\s.\-_]+")
 
@@ -198,7 +198,7 @@ def _minutes(x: Any) -> float | None:
     return round(v, 1) if np.isfinite(v) else None
 
 
-def _winter_context(ctx: Any, nodes: pd.DataFrame, edges: pd.DataFrame) -> Any:
+def context_with_edges(ctx: Any, nodes: pd.DataFrame, edges: pd.DataFrame) -> Any:
     """Return the summer context with the winter graph (same nodes, same snapping)."""
     from territorio.accessibility.context import AccessContext
     from territorio.accessibility.network import build_network
@@ -300,7 +300,7 @@ def run_winter(
     for r in road_report["closures"]:
         if r["unmatched_reason"]:
             notes.append(f"closure {r['ref'] or r['name']}: {r['unmatched_reason']}")
-    wctx = _winter_context(ctx, nodes, e_w)
+    wctx = context_with_edges(ctx, nodes, e_w)
 
     svc = base.services
     ids = svc["service_id"].astype(str)
@@ -324,7 +324,7 @@ def run_winter(
     tag = f"{beyond_min:g}"
     pop = ctx.cells["pop_total"].to_numpy(dtype=float)
     rows = []
-    new_m, new_c = [], []
+    new_m, new_c, old_m, old_c = [], [], [], []
     wide = pd.DataFrame(index=codes)
     summary_cats: dict[str, Any] = {}
     for cat in cats:
@@ -332,6 +332,8 @@ def run_winter(
         c1, m1 = indicators(wctx, svc_w[svc_w["category"] == cat], cat)
         new_m.append(m1)
         new_c.append(c1)
+        old_m.append(m0)
+        old_c.append(c0)
         a = m0.set_index(m0["pro_com_t"].astype(str)).reindex(codes)
         b = m1.set_index(m1["pro_com_t"].astype(str)).reindex(codes)
         means = _cell_means(c0, c1, pop, codes)
@@ -395,13 +397,34 @@ def run_winter(
     long.insert(1, "name", long["pro_com_t"].map(names))
 
     # classes, index and clusters, winter side
-    snai_w, _, snotes = classify_with(cfg, wctx, m, svc_w, adj=base.adj)
-    notes += [f"winter classification: {n}" for n in snotes]
-    am_w = base.access_municipalities
-    am_w = pd.concat([am_w[~am_w["category"].isin(cats)], *new_m], ignore_index=True)
-    ac_w = base.access_cells
-    if ac_w is not None:
-        ac_w = pd.concat([ac_w[~ac_w["category"].isin(cats)], *new_c], ignore_index=True)
+    # both seasons classified here, with the same poli and engine
+    from territorio.errors import DataValidationError
+
+    try:
+        snai_s, _, _ = classify_with(cfg, ctx, m, svc, adj=base.adj)
+        snai_w, _, snotes = classify_with(cfg, wctx, m, svc_w, adj=base.adj)
+        notes += [f"winter classification: {n}" for n in snotes]
+    except DataValidationError as exc:
+        # no polo can be derived here (e.g. the served plan gives classes only):
+        # keep the baseline classes, say so, and report no class change
+        notes.append(f"SNAI classes not recomputed ({exc}); the baseline classes are kept")
+        snai_s = snai_w = base.snai.copy()
+        if "time_to_polo_min" not in snai_s.columns:
+            snai_s = snai_w = snai_s.assign(time_to_polo_min=np.nan)
+
+    def swap(table: pd.DataFrame | None, new: list[pd.DataFrame]) -> pd.DataFrame | None:
+        if table is None:
+            return None
+        return pd.concat([table[~table["category"].isin(cats)], *new], ignore_index=True)
+
+    am_all = base.access_municipalities
+    am_s = pd.concat([am_all[~am_all["category"].isin(cats)], *old_m], ignore_index=True)
+    am_w = pd.concat([am_all[~am_all["category"].isin(cats)], *new_m], ignore_index=True)
+    ac_s = swap(base.access_cells, old_c)
+    ac_w = swap(base.access_cells, new_c)
+    idx_s = index_from_access(
+        m, am_s, cfg=cfg.index, access_cells=ac_s, population_cells=base.population_cells
+    )
     idx_w = index_from_access(
         m, am_w, cfg=cfg.index, access_cells=ac_w, population_cells=base.population_cells
     )
@@ -411,17 +434,15 @@ def run_winter(
         "categories": cfg.basket(),
         "adj": base.adj,
     }
-    mem_s, clusters_s = find_clusters(
-        m, base.index, base.snai, access_municipalities=base.access_municipalities, **cl_kw
-    )
+    mem_s, clusters_s = find_clusters(m, idx_s, snai_s, access_municipalities=am_s, **cl_kw)
     mem_w, clusters_w = find_clusters(m, idx_w, snai_w, access_municipalities=am_w, **cl_kw)
 
     def by_code(df: pd.DataFrame, col: str) -> np.ndarray:
         return df.set_index(df["pro_com_t"].astype(str))[col].reindex(codes).to_numpy()
 
-    k0 = by_code(base.snai, "snai_class").astype(object)
+    k0 = by_code(snai_s, "snai_class").astype(object)
     k1 = by_code(snai_w, "snai_class").astype(object)
-    t0 = by_code(base.snai, "time_to_polo_min").astype(float)
+    t0 = by_code(snai_s, "time_to_polo_min").astype(float)
     t1 = by_code(snai_w, "time_to_polo_min").astype(float)
     lost = (k1 == "outside_coverage") & (k0 != "outside_coverage")
     k1 = np.where(lost, "unreachable", k1)
@@ -437,7 +458,7 @@ def run_winter(
             "class_summer": k0,
             "class_winter": k1,
             "class_changed": k0 != k1,
-            "score_summer": by_code(base.index, "score").astype(float),
+            "score_summer": by_code(idx_s, "score").astype(float),
             "score_winter": by_code(idx_w, "score").astype(float),
             "flagged_summer": by_code(mem_s, "flagged").astype(bool),
             "flagged_winter": by_code(mem_w, "flagged").astype(bool),

@@ -103,9 +103,9 @@ def effect_table(
     flat_ctx = context_with_edges(ctx, nodes, _flat_edges(edges))
     e_w, _ = winter_edges(edges, winter)
     w_ctx = context_with_edges(ctx, nodes, e_w)
-    t_flat = polo_times(flat_ctx, pf)["time_min"].to_numpy(dtype=float)
-    t_sum = polo_times(ctx, pf)["time_min"].to_numpy(dtype=float)
-    t_win = polo_times(w_ctx, pf)["time_min"].to_numpy(dtype=float)
+    t_flat = polo_times(flat_ctx, pf)["time_min"].to_numpy(dtype=float).copy()
+    t_sum = polo_times(ctx, pf)["time_min"].to_numpy(dtype=float).copy()
+    t_win = polo_times(w_ctx, pf)["time_min"].to_numpy(dtype=float).copy()
     is_polo = (
         pf.set_index(pf["pro_com_t"].astype(str))["polo_type"]
         .reindex(ctx.municipalities["pro_com_t"].astype(str))

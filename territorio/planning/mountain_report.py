@@ -24,7 +24,7 @@ import pandas as pd
 
 from territorio.planning.config import PlanConfig
 
-__all__ = ["effect_report", "winter_report"]
+__all__ = ["effect_report", "winter_markdown", "winter_report"]
 
 
 def _ctx(bundle: Any) -> Any:
@@ -54,6 +54,64 @@ def _fmt(v: Any) -> str:
     except (TypeError, ValueError):
         return str(v)
     return "-" if not np.isfinite(f) else f"{f:.1f}"
+
+
+def winter_markdown(res: Any, *, lang: str = "it") -> str:
+    """Return the report section of a :class:`~territorio.planning.winter.WinterResult`."""
+    it = lang == "it"
+    s = res.summary
+    roads = s["roads"]
+    out = [
+        f"## {'Scenario invernale' if it else 'Winter scenario'} «{res.name}»",
+        "",
+        (
+            f"Strade chiuse: {roads['km_closed']} km ({roads['edges_closed']} tratti); "
+            f"velocità x{roads['altitude_speed_factor']:g} sopra {roads['altitude_m']:g} m "
+            f"({roads['km_slowed']} km)."
+            if it
+            else f"Roads closed: {roads['km_closed']} km ({roads['edges_closed']} edges); "
+            f"speed x{roads['altitude_speed_factor']:g} above {roads['altitude_m']:g} m "
+            f"({roads['km_slowed']} km)."
+        ),
+        "",
+        "| "
+        + (
+            "categoria | minuti in più (media) | residenti oltre 30' | di cui 65+ | irraggiungibili"
+            if it
+            else "category | minutes added (mean) | residents pushed beyond 30' | of them 65+ | "
+            "unreachable"
+        )
+        + " |",
+        "|---|---|---|---|---|",
+    ]
+    for cat, c in s["categories"].items():
+        out.append(
+            f"| {cat} | {_fmt(c['minutes_added_mean'])} | {c['residents_pushed_beyond_30']:,} | "
+            f"{c['residents_65_pushed_beyond_30']:,} | {c['residents_unreachable']:,} |"
+        )
+    out.append("")
+    ch = s["comuni_changing_class"]
+    head = "Comuni che cambiano classe SNAI" if it else "Comuni changing SNAI class"
+    out.append(f"{head}: {len(ch)}")
+    for c in ch:
+        out.append(f"- {c['name']}: {c['summer']} → {c['winter']}")
+    for c in s["clusters_appearing"]:
+        name = c["name_it"] if it else c["name_en"]
+        tag = ("nuovo" if it else "new") if c["new"] else ("esteso" if it else "grown")
+        out.append(f"- cluster {c['cluster_id']} {name} ({tag}): + {', '.join(c['new_members'])}")
+    nd = s["comuni_without_dem"]
+    if nd:
+        out.append("")
+        out.append(
+            f"{len(nd)} comuni senza copertura DEM: per le regole di altitudine vale "
+            "l'altitudine ISTAT del centro."
+            if it
+            else f"{len(nd)} comuni without DEM coverage: altitude rules use the ISTAT "
+            "centre altitude."
+        )
+    for n in res.notes:
+        out.append(f"- {'nota' if it else 'note'}: {n}")
+    return "\n".join(out) + "\n"
 
 
 def winter_report(

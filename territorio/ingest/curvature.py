@@ -60,6 +60,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from territorio.ingest._resample import points_along
+
 __all__ = [
     "CURVE_FRICTION",
     "CurvatureResult",
@@ -94,12 +96,16 @@ def curve_speed_kmh(radius_m: Any, *, superelevation: float = 0.07) -> FloatArra
     r = np.asarray(radius_m, dtype=float)
     vs = np.array([p[0] for p in CURVE_FRICTION])
     fs = np.array([p[1] for p in CURVE_FRICTION])
+    out = np.full(r.shape, np.inf)
     finite = np.isfinite(r)
-    rr = np.where(finite, np.maximum(r, 0.0), 0.0)
+    rr = np.maximum(r[finite], 0.0)
     v = np.sqrt(127.0 * rr * (superelevation + fs[0]))
-    for _ in range(30):
+    # |dV/dV_prev| <= 0.5 * V * 0.002 / (q + f) < 0.3 below 140 km/h: 20 steps
+    # bring the error far below a thousandth of a km/h
+    for _ in range(20):
         v = np.sqrt(127.0 * rr * (superelevation + np.interp(v, vs, fs)))
-    return np.asarray(np.where(finite, v, np.inf), dtype=float)
+    out[finite] = v
+    return out
 
 
 @dataclass(frozen=True)
@@ -134,8 +140,8 @@ def _resample(geoms: Any, step_m: float) -> tuple[IntArray, IntArray, FloatArray
     start = np.cumsum(n + 1) - (n + 1)
     k = np.arange(rep.size, dtype=np.int64) - start[rep]
     s = length[rep] * k / n[rep]
-    pts = shapely.line_interpolate_point(g[rep], s)
-    return rep, n, shapely.get_x(pts).astype(float), shapely.get_y(pts).astype(float)
+    x, y = points_along(g, rep, s)
+    return rep, n, x, y
 
 
 def _headings(
@@ -217,7 +223,11 @@ def curvature(
 
 
 def curve_time_factor(
-    result: CurvatureResult, speed_kmh: Any, *, superelevation: float = 0.07
+    result: CurvatureResult,
+    speed_kmh: Any,
+    *,
+    superelevation: float = 0.07,
+    chord_speed_kmh: FloatArray | None = None,
 ) -> FloatArray:
     """Factor (>= 1) multiplying each line's time when the curves cap its speed.
 
@@ -230,9 +240,16 @@ def curve_time_factor(
         where the direction is closed gives a factor of 1).
     superelevation
         ``q`` of the curve-speed equation.
+    chord_speed_kmh
+        :func:`curve_speed_kmh` of ``result.chord_radius_m`` when already
+        computed (e.g. for the other direction).
     """
     v = np.asarray(speed_kmh, dtype=float)
-    vc = curve_speed_kmh(result.chord_radius_m, superelevation=superelevation)
+    vc = (
+        chord_speed_kmh
+        if chord_speed_kmh is not None
+        else curve_speed_kmh(result.chord_radius_m, superelevation=superelevation)
+    )
     vb = v[result.chord_line]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(np.isfinite(vb) & (vb > 0), np.maximum(1.0, vb / vc), 1.0)

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from territorio.ingest._resample import points_along
 from territorio.ingest.elevation import DemMosaic
 
 __all__ = ["GradientParams", "GradientResult", "edge_gradients", "grade_speed_factor"]
@@ -120,8 +121,8 @@ def edge_gradients(
     rep = np.repeat(np.arange(ne, dtype=np.int64), n + 1)
     start = np.cumsum(n + 1) - (n + 1)
     k = np.arange(rep.size, dtype=np.int64) - start[rep]
-    pts = shapely.line_interpolate_point(g[rep], length[rep] * k / n[rep])
-    lon, lat = to_lonlat(shapely.get_x(pts), shapely.get_y(pts))
+    x, y = points_along(g, rep, length[rep] * k / n[rep])
+    lon, lat = to_lonlat(x, y)
     z = dem.sample(lon, lat).altitude_m
     same = rep[1:] == rep[:-1]
     dz = (z[1:] - z[:-1])[same]

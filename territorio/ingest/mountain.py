@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from territorio.ingest.curvature import curvature, curve_time_factor
+from territorio.ingest.curvature import curvature, curve_speed_kmh, curve_time_factor
 from territorio.ingest.elevation import DemMosaic
 from territorio.ingest.gradient import GradientParams, edge_gradients
 
@@ -168,8 +168,9 @@ def apply_mountain(
         with np.errstate(divide="ignore", invalid="ignore"):
             vf = np.where(tf > 0, length / tf * 3.6, np.nan)
             vr = np.where(tr > 0, length / tr * 3.6, np.nan)
-        cf = curve_time_factor(cv, vf, superelevation=params.superelevation)
-        cr = curve_time_factor(cv, vr, superelevation=params.superelevation)
+        vc = curve_speed_kmh(cv.chord_radius_m, superelevation=params.superelevation)
+        cf = curve_time_factor(cv, vf, chord_speed_kmh=vc)
+        cr = curve_time_factor(cv, vr, chord_speed_kmh=vc)
         car = e["car"].to_numpy(dtype=bool)
         factor_f *= np.where(car, cf, 1.0)
         factor_r *= np.where(car, cr, 1.0)

@@ -134,3 +134,21 @@ def test_curvature_on_a_real_pbf_network(shared_data: Path, tmp_path: Path) -> N
     # most of the plain's network is not bent: median tightest radius above 40 m
     finite = cv.min_radius_m[np.isfinite(cv.min_radius_m)]
     assert np.median(finite) > 40
+
+
+def test_numpy_resampling_matches_shapely() -> None:
+    from territorio.ingest._resample import points_along
+
+    rng = np.random.default_rng(7)
+    lines = [
+        shapely.LineString(np.cumsum(rng.normal(size=(int(k), 2)) * 20, axis=0))
+        for k in rng.integers(2, 12, size=50)
+    ]
+    lines.append(shapely.LineString([(0, 0), (0, 0), (3, 4)]))  # repeated vertex
+    g = np.asarray(lines)
+    line = np.repeat(np.arange(len(g)), 7)
+    dist = np.tile(np.linspace(0, 1, 7), len(g)) * shapely.length(g)[line]
+    x, y = points_along(g, line, dist)
+    ref = shapely.line_interpolate_point(g[line], dist)
+    np.testing.assert_allclose(x, shapely.get_x(ref), atol=1e-6)
+    np.testing.assert_allclose(y, shapely.get_y(ref), atol=1e-6)

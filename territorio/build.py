@@ -156,6 +156,8 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
             municipalities=cfg.area.municipalities,
             year=cfg.area.year,
             reference_points=cfg.resolve(cfg.municipalities.reference_points),
+            centres=cfg.resolve(cfg.municipalities.centres),
+            places=cfg.resolve(cfg.municipalities.places),
         ),
         lambda r: f"{len(r.data)} municipalities, {int(r.data['pop_total'].sum()):,} residents",
     )
@@ -188,6 +190,7 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
             ),
         )
         provenance["population"] = prov.to_dict()
+        munis = _population_reference_points(munis, cells, provenance["municipalities"])
 
     roads = steps.run(
         f"roads ({cfg.roads.source})",
@@ -264,6 +267,9 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
             "mountain": mountain["roads_report"],
         },
         "elevation": mountain["elevation_report"],
+        "reference_points": {
+            str(k): int(v) for k, v in munis["ref_source"].value_counts().sort_index().items()
+        },
         "service_categories": categories,
         "services_merge": merge_report,
         "config": cfg.raw,
@@ -362,6 +368,28 @@ def _mountain_line(r: dict[str, Any]) -> str:
     return line
 
 
+def _population_reference_points(
+    munis: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, prov: dict[str, Any]
+) -> gpd.GeoDataFrame:
+    """Move reference points still at the polygon's representative point to the most populated cell.
+
+    The counts of ``prov`` (the municipalities' provenance) are updated.
+    """
+    from territorio.ingest.reference_points import fill_from_population_cells
+
+    munis, moved = fill_from_population_cells(munis, cells)
+    counts = prov["counts"]
+    for key in [k for k in counts if k.startswith("ref_source_")]:
+        del counts[key]
+    for source, n in munis["ref_source"].value_counts().sort_index().items():
+        counts[f"ref_source_{source}"] = int(n)
+    prov["notes"].append(
+        f"population_cell: {moved} reference point(s) moved from the representative point "
+        "to the most populated grid-cell piece of the municipality"
+    )
+    return munis
+
+
 def _counts_line(prov: Provenance) -> str:
     c = prov.counts
     kept = c.get("kept", 0)
@@ -378,7 +406,8 @@ def _osm_timestamps(provenance: dict[str, Any]) -> dict[str, Any]:
     """Return the OSM data timestamps known, of the roads and of each OSM service source."""
     roads = provenance.get("roads", {})
     return {
-        "roads": roads.get("data_date") if str(roads.get("source", "")).startswith("osm") else None,
+        # every road source is OpenStreetMap data (the edge table too): its date when known
+        "roads": roads.get("data_date"),
         "services": {
             f"{p['index']}:{p['adapter']}": p.get("data_date")
             for p in provenance.get("services", [])

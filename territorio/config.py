@@ -14,6 +14,10 @@ Example::
     buffer_km = 10
     year = 2023
 
+    [municipalities]                         # reference points where people live
+    centres = "Localita_11_WGS84_topo_points.geojson"   # ISTAT 2011 centri capoluogo
+    places = "osm_tiles"                     # OpenMapTiles set: place nodes
+
     [istat]
     classifications = "https://www.istat.it/.../Classificazioni-statistiche-...xls"
 
@@ -21,7 +25,7 @@ Example::
     location = "census2021_1km_torino.csv"   # GISCO CSV, or a GeoTIFF
 
     [roads]
-    source = "edges"                         # overpass | pbf | edges
+    source = "vector_tiles"                  # overpass | pbf | vector_tiles | edges
     location = "turin_core_car_edges.parquet"
 
     [roads.mountain]                         # curvature and gradient (defaults shown)
@@ -90,8 +94,14 @@ class MunicipalitiesConfig(_Strict):
     """Options for the municipality layer."""
 
     #: CSV with ``pro_com_t, lon, lat`` (e.g. town-hall coordinates) overriding
-    #: the reference point computed inside each polygon.
+    #: the reference point computed inside each polygon (top priority).
     reference_points: str | None = None
+    #: ISTAT 2011 *centri capoluogo* points (``Localita_11_WGS84_topo_points.geojson``
+    #: layout): each comune's reference point where its centre is known.
+    centres: str | None = None
+    #: OpenMapTiles vector tile set (folder or ``.mbtiles``) whose ``place``
+    #: node named like the comune is the reference point where no centre is.
+    places: str | None = None
 
 
 class IstatConfig(_Strict):
@@ -141,8 +151,14 @@ class MountainConfig(_Strict):
 class RoadsConfig(_Strict):
     """Road network source."""
 
-    source: Literal["overpass", "pbf", "edges"] = "overpass"
+    source: Literal["overpass", "pbf", "vector_tiles", "edges"] = "overpass"
     location: str | None = None
+    #: The date of the OSM data when the source does not carry it (vector
+    #: tiles: the extract they were made from), ISO 8601, e.g. "2021-08-05".
+    data_date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}")
+    #: What the source was made from, for the provenance (e.g. "Geofabrik
+    #: italy/nord-ovest extract, tiles by tilemaker").
+    extract: str | None = None
     #: Overpass endpoint (osmnx setting); change it to use a mirror.
     overpass_url: str = "https://overpass-api.de/api"
     #: ``"drive"`` (car only) or ``"all"`` (car and walking).

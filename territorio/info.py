@@ -79,6 +79,10 @@ def format_info(bundle: Bundle) -> str:
             f" of {cov['grid_residents']:,.0f}"
             f" ({cov['grid_residents_covered'] / max(cov['grid_residents'], 1):.1%})"
         )
+    refs = m.get("reference_points")
+    if refs:
+        lines += ["", "reference points of the municipalities (ref_source)"]
+        lines += [f"  {src:<30}{n:>5}" for src, n in refs.items()]
     return "\n".join(lines)
 
 

@@ -9,8 +9,11 @@ municipalities
     ``province`` str, ``pop_total``, ``pop_0_14``, ``pop_15_64``, ``pop_65_plus``,
     ``pop_80_plus`` int, ``area_km2``, ``density`` (residents/km2),
     ``old_age_index`` (65+ per 100 under 15) float, ``ref_lon``, ``ref_lat``
-    float (reference point inside the polygon), ``ref_source`` str
-    (``"representative_point"`` or the user file), ``altitude_zone`` str,
+    float (reference point inside the polygon: where people live), ``ref_source``
+    str (``"user:<file>"``, ``"istat_2011_centre"``, ``"osm_place"``,
+    ``"population_cell"`` or ``"representative_point"``, see
+    :mod:`territorio.ingest.reference_points`), optional ``ref_detail`` str
+    (which locality, place or cell), ``altitude_zone`` str,
     ``altitude_zone_code`` int, ``altitude_m`` float, ``urbanisation`` int
     (DEGURBA 1 city, 2 towns and suburbs, 3 rural), ``network_coverage`` str
     (``"full"``, ``"partial"``, ``"none"``), ``network_coverage_share`` float

@@ -19,24 +19,37 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-@pytest.fixture(scope="session")
-def torino_bundle(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The real Turin bundle built from configs/torino-local.toml, with access and plan.
-
-    Built once per test session in a temporary folder (about 20 s), so tests on
-    the real data never depend on a bundle left in ./data by hand.
-    """
+def _built(config: str, plan_config: str, out: Path) -> Any:
     from territorio.accessibility import compute_access
     from territorio.build import build_bundle
     from territorio.config import load_config
     from territorio.planning import run_plan
     from territorio.planning.run import access_config_of, default_plan_dir, load_plan_config
 
-    out = tmp_path_factory.mktemp("bundles")
-    cfg = load_config(ROOT / "configs" / "torino-local.toml")
+    cfg = load_config(ROOT / "configs" / config)
     cfg = cfg.model_copy(update={"output_dir": str(out), "cache_dir": str(out / "cache")})
     bundle = build_bundle(cfg, stream=None)
     bundle = compute_access(bundle, access_config_of(bundle), progress=False)
-    plan = load_plan_config(ROOT / "configs" / "plan-torino.toml")
+    plan = load_plan_config(ROOT / "configs" / plan_config)
     run_plan(bundle, plan, out_dir=default_plan_dir(bundle.path), progress=False)
     return bundle
+
+
+@pytest.fixture(scope="session")
+def torino_bundle(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The real Turin bundle on the OSRM-derived graph (configs/torino-osrm.toml), with plan.
+
+    The road graph covers Turin and its belts only. Built once per test
+    session in a temporary folder (about 20 s), so tests on the real data never
+    depend on a bundle left in ./data by hand.
+    """
+    return _built("torino-osrm.toml", "plan-torino.toml", tmp_path_factory.mktemp("bundles"))
+
+
+@pytest.fixture(scope="session")
+def province_bundle(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The whole province on the vector-tile roads (configs/torino-local.toml), with plan.
+
+    What ``make run`` builds; about a minute once per session.
+    """
+    return _built("torino-local.toml", "plan-torino.toml", tmp_path_factory.mktemp("province"))

@@ -124,3 +124,32 @@ def test_unknown_municipality_code(tmp_path: Path, capsys: pytest.CaptureFixture
     err = capsys.readouterr().err.strip().splitlines()
     assert "999999" in err[-1]
     assert not (tmp_path / "out" / "pinerolese").exists()
+
+
+POP_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "population"
+POP_CSV = POP_CSV / "census2021_1km_torino.csv"
+
+
+def test_build_moves_reference_points_to_the_most_populated_cell(tmp_path: Path) -> None:
+    if not POP_CSV.is_file():
+        pytest.skip(f"real population grid not found at {POP_CSV}")
+    cfg = _config(tmp_path, GOOD)
+    text = cfg.read_text().replace("[roads]", f'[population]\nlocation = "{POP_CSV}"\n\n[roads]')
+    cfg.write_text(text)
+    assert main(["build", "--config", str(cfg), "--quiet"]) == 0
+    bundle = Bundle(tmp_path / "out" / "pinerolese")
+    munis = bundle.layer("municipalities").set_index("pro_com_t")
+    cells = bundle.layer("population_cells")
+    # no ISTAT centres nor OSM places configured: the most populated cell piece of
+    # each comune is its reference point (better than the polygon's middle)
+    assert munis["ref_source"].tolist() == ["population_cell", "population_cell"]
+    assert bundle.manifest["reference_points"] == {"population_cell": 2}
+    counts = bundle.manifest["sources"]["municipalities"]["counts"]
+    assert counts["ref_source_population_cell"] == 2
+    assert "ref_source_representative_point" not in counts
+    for code in ("001191", "001245"):
+        own = cells[cells["pro_com_t"] == code]
+        best = own.loc[own["pop_total"].idxmax()]
+        pt = gpd.points_from_xy([munis.loc[code, "ref_lon"]], [munis.loc[code, "ref_lat"]])[0]
+        assert best.geometry.contains(pt), code
+        assert munis.loc[code, "ref_detail"].startswith(f"grid cell {best['cell_id']} (")

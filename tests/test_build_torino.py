@@ -1,4 +1,4 @@
-"""End-to-end build of configs/torino-local.toml on the real data in ../shared/data."""
+"""End-to-end build of configs/torino-osrm.toml (the OSRM graph of Turin) on the real data."""
 
 from __future__ import annotations
 

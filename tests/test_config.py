@@ -28,9 +28,15 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_shipped_configs_are_valid() -> None:
     local = load_config(ROOT / "configs" / "torino-local.toml")
     assert local.area.province_code == "001"
-    assert local.roads.source == "edges"
+    assert local.roads.source == "vector_tiles"
+    assert local.roads.data_date == "2021-08-05"
     # relative paths are resolved from the config file's folder
-    assert local.resolve(local.roads.location) == str(
+    tiles = (ROOT.parent / "shared/data/osm_tiles").resolve()
+    assert local.resolve(local.roads.location) == str(tiles)
+    osrm = load_config(ROOT / "configs" / "torino-osrm.toml")
+    assert osrm.roads.source == "edges"
+    assert osrm.area.slug == "torino-osrm"
+    assert osrm.resolve(osrm.roads.location) == str(
         (ROOT.parent / "shared/data/roads/turin_core_car_edges.parquet").resolve()
     )
     online = load_config(ROOT / "configs" / "torino.toml")

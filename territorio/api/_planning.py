@@ -88,9 +88,15 @@ class PlanningState:
             if table is not None and "snai_class" in table:
                 # no config file: keep the loaded classes' poli fixed, default weights
                 cls = table["snai_class"].astype(str)
+                inter = sorted(cls.index[cls == "B"].astype(str))
+                dest: dict[str, str] = {}
+                if "polo_destination" in table:
+                    d = table["polo_destination"].reindex(inter)
+                    dest = {str(k): str(v) for k, v in d.items() if isinstance(v, str) and v}
                 self._cfg = PlanConfig(
                     poli=sorted(cls.index[cls == "A"].astype(str)),
-                    poli_intercomunali=sorted(cls.index[cls == "B"].astype(str)),
+                    poli_intercomunali=inter,
+                    polo_destinations=dest,
                     siting=None,
                 )
             else:

@@ -34,9 +34,18 @@ _SUMMARY = (
     "network_coverage",
     "ref_lon",
     "ref_lat",
+    "ref_source",
 )
 #: Planning columns shown with a municipality when the bundle has them.
-PLANNING_COLUMNS = ("snai_class", "marginality_score", "cluster_id")
+PLANNING_COLUMNS = (
+    "snai_class",
+    "time_to_polo_min",
+    "polo_destination",
+    "polo_destination_name",
+    "marginality_score",
+    "cluster_id",
+)
+_PLANNING_TEXT = {"snai_class", "polo_destination", "polo_destination_name", "cluster_id"}
 _INDICATOR = (
     "status",
     "covered_pop_share",
@@ -71,7 +80,7 @@ def _summary(code: str, row: pd.Series, planning: dict[str, Any]) -> dict[str, A
     out["province_code"] = str(row.get("province_code") or code[:3])
     for k in PLANNING_COLUMNS:
         v = planning.get(k)
-        if v is not None and k in ("snai_class", "cluster_id"):
+        if v is not None and k in _PLANNING_TEXT:
             v = str(v)
         elif v is not None:
             v = float(v)

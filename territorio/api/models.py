@@ -200,7 +200,23 @@ class MunicipalitySummary(_Out):
     network_coverage: str | None = Field(default=None, examples=["full"])
     ref_lon: float = Field(examples=[7.6858])
     ref_lat: float = Field(examples=[45.0703])
+    ref_source: str | None = Field(
+        default=None,
+        examples=["istat_2011_centre"],
+        description="where the reference point comes from: istat_2011_centre, osm_place, "
+        "population_cell, representative_point or user:<file>",
+    )
     snai_class: str | None = Field(default=None, examples=["A"])
+    time_to_polo_min: float | None = Field(
+        default=None, description="minutes by car to the SNAI polo (0 for a polo)"
+    )
+    polo_destination: IstatCode | None = Field(
+        default=None,
+        examples=["001090"],
+        description="ISTAT code of the ONE comune the SNAI time is measured to (for a polo "
+        "intercomunale, its destination member)",
+    )
+    polo_destination_name: str | None = Field(default=None, examples=["Collegno"])
     marginality_score: float | None = None
     cluster_id: str | None = None
 

@@ -60,6 +60,7 @@ __all__ = [
     "metric_crs",
     "pbf_timestamp",
     "prepare_graph",
+    "urban_flags",
 ]
 
 #: Way tags kept on edges: what the permission and speed rules read.
@@ -321,14 +322,36 @@ def _urban_flags(
     order = np.argsort(ids)
     iu = order[np.searchsorted(ids, u, sorter=order)]
     iv = order[np.searchsorted(ids, v, sorter=order)]
-    # undirected distinct car neighbours per node
-    a, b = np.minimum(iu[car], iv[car]), np.maximum(iu[car], iv[car])
+    return urban_flags(np.asarray(mx), np.asarray(my), iu[car], iv[car], iu, iv)
+
+
+def urban_flags(
+    mx: np.ndarray,
+    my: np.ndarray,
+    car_u: np.ndarray,
+    car_v: np.ndarray,
+    iu: np.ndarray,
+    iv: np.ndarray,
+) -> np.ndarray:
+    """Urban context of edges ``(iu, iv)`` from the density of car junctions (see :mod:`._speeds`).
+
+    Parameters
+    ----------
+    mx, my
+        Metric coordinates of the nodes.
+    car_u, car_v
+        Node indices of the car segments (junctions are nodes with three or
+        more distinct car neighbours).
+    iu, iv
+        Node indices of the edges to classify.
+    """
+    a, b = np.minimum(car_u, car_v), np.maximum(car_u, car_v)
     pairs = np.unique(np.column_stack([a, b]), axis=0) if len(a) else np.empty((0, 2), int)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    degree = np.bincount(pairs.ravel(), minlength=len(ids))
+    degree = np.bincount(pairs.ravel(), minlength=len(mx))
     junction = degree >= 3
     if not junction.any():
-        return np.zeros(len(u), dtype=bool)
+        return np.zeros(len(iu), dtype=bool)
     tree = cKDTree(np.column_stack([mx[junction], my[junction]]))
     mid = np.column_stack([(mx[iu] + mx[iv]) / 2, (my[iu] + my[iv]) / 2])
     counts = tree.query_ball_point(mid, r=_speeds.URBAN_RADIUS_M, return_length=True)

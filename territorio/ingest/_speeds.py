@@ -86,6 +86,10 @@ DEFAULT_SPEEDS_KMH: dict[str, tuple[float, float]] = {
     "tertiary_link": (40.0, 50.0),
     "unclassified": (50.0, 70.0),  # narrow local roads; legal 90 is rarely drivable
     "road": (40.0, 50.0),  # class not yet surveyed
+    # vector tiles' merged class (residential | unclassified | living_street |
+    # road) where the OSM value is lost: residential in towns, narrow local
+    # roads in the country
+    "minor": (30.0, 50.0),
     "residential": (30.0, 30.0),
     "living_street": (10.0, 10.0),
     "service": (20.0, 20.0),

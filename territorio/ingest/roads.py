@@ -11,6 +11,10 @@ Sources (``RoadsConfig.source``)
 ``"pbf"``
     A ``.osm.pbf`` file read with pyrosm, or an ``.osm`` XML file read with
     osmnx (chosen by the file name), clipped to the area.
+``"vector_tiles"``
+    OpenMapTiles-schema vector tiles (a ``z/x/y.pbf`` folder with
+    ``metadata.json``, or an ``.mbtiles`` file) read through GDAL; the graph is
+    rebuilt from the ``transportation`` layer (:mod:`._tile_roads`). Car only.
 ``"edges"``
     A GeoParquet / GeoPackage table of junction-to-junction segments with
     ``u, v, length_m, travel_time_s`` and optionally ``travel_time_reverse_s``
@@ -19,7 +23,8 @@ Sources (``RoadsConfig.source``)
 
 Connectivity
 ------------
-For OSM sources only the largest strongly connected component of the car network is kept
+For OSM sources (Overpass, PBF, vector tiles) only the largest strongly
+connected component of the car network is kept
 (a car can reach every kept node from every other). With walking
 (``network_type="all"``) the largest connected component of the foot network
 (undirected) is kept as well; an edge outside one of them loses that mode,
@@ -32,8 +37,9 @@ Coverage
 --------
 OSM sources: the requested area clipped to the data extent (the convex hull
 of the nodes read, plus 500 m; for PBF also the file's bounding box).
-Edge tables (clipped to the area like OSM sources: segments with both ends
-inside): the 250 m grid cells touched by the edges, grown by one cell,
+Vector tiles: the area clipped to the tiles' squares (where the tile set
+has data). Edge tables (clipped to the area like OSM sources: segments with
+both ends inside): the 250 m grid cells touched by the edges, grown by one cell,
 simplified, with holes under 5 km² filled, within the area — it hugs the data
 and leaves out valleys the table does not reach.
 """
@@ -57,12 +63,12 @@ from shapely.geometry.base import BaseGeometry
 
 from territorio.config import RoadsConfig
 from territorio.errors import ConfigError, DataValidationError, MissingColumnError
-from territorio.ingest import _osm_roads, _speeds
+from territorio.ingest import _osm_roads, _speeds, _tile_roads, _vector_tiles
 from territorio.ingest._fetch import resolve_location
 from territorio.provenance import Provenance, sha256_file
 from territorio.schemas import validate_layer
 
-__all__ = ["OSM_LICENCE", "RoadsResult", "load_roads", "read_edge_table"]
+__all__ = ["OSM_LICENCE", "TILE_LOSSES", "RoadsResult", "load_roads", "read_edge_table"]
 
 OSM_LICENCE = "© OpenStreetMap contributors, ODbL 1.0"
 
@@ -170,6 +176,11 @@ def load_roads(
             notes=["prebuilt car graph: highway unknown, no walking network"],
         )
         modes = ["car"]
+    elif cfg.source == "vector_tiles":
+        edges, nodes, coverage, prov, report = _load_tiles(
+            cfg, area=area, cache_dir=cache_dir, location=location
+        )
+        modes = ["car"]
     else:
         edges, nodes, coverage, prov, report = _load_osm(
             cfg, area=area, cache_dir=cache_dir, location=location, walk=walk
@@ -183,6 +194,65 @@ def load_roads(
     validate_layer(nodes, "road_nodes")
     validate_layer(edges, "road_edges")
     return RoadsResult(nodes, edges, coverage, prov, modes, report)
+
+
+# --------------------------------------------------------------------------- vector tiles
+
+#: What the OpenMapTiles profile loses of OSM, said in every tile source's provenance.
+TILE_LOSSES = [
+    "no maxspeed in the tiles: car speeds are the Italian defaults by road class and "
+    "urban/rural context (junction density), times the speed factor",
+    "oneway=-1 is not encoded: such streets are two-way here",
+    "ways tagged access=private or access=no were dropped by the tile profile",
+    "residential, unclassified, living_street and road are merged into class 'minor' "
+    "(recovered from transportation_name's subclass where a name piece matches)",
+    "no OSM ids: junctions are rebuilt from shared vertices on the tile grid",
+]
+
+
+def _load_tiles(
+    cfg: RoadsConfig, *, area: BaseGeometry, cache_dir: Path, location: str | None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, BaseGeometry, Provenance, dict[str, Any]]:
+    if location is None:
+        raise ConfigError(
+            "roads: source 'vector_tiles' needs roads.location (a folder of z/x/y.pbf tiles "
+            "with metadata.json, or an .mbtiles file)"
+        )
+    if cfg.network_type == "all":
+        raise ConfigError(
+            "roads: source 'vector_tiles' builds the car network only; set "
+            'roads.network_type = "drive"'
+        )
+    local = Path(location).expanduser()
+    # a tile folder is used in place; an .mbtiles file may also be a URL (downloaded once)
+    path = local if local.is_dir() else resolve_location(location, cache_dir=cache_dir,
+                                                         what="vector tile set")  # fmt: skip
+    tiles = _vector_tiles.open_tileset(path)
+    crs = _osm_roads.metric_crs(area)
+    graph = _tile_roads.graph_from_tiles(tiles, area, crs=crs, speed_factor=cfg.speed_factor)
+    report: dict[str, Any] = {"source": "vector_tiles", **graph.report}
+    report["edges_read"] = len(graph.edges)
+    report["nodes_read"] = len(graph.nodes)
+    edges, nodes, dropped = _keep_largest_components(graph.edges, graph.nodes, walk=False)
+    report.update(dropped)
+    coverage = shapely.make_valid(shapely.intersection(area, _vector_tiles.footprint(tiles)))
+    notes = [
+        f"tile set {tiles.name!r} ({tiles.kind}, zoom {tiles.zoom})",
+        *([f"made from: {cfg.extract}"] if cfg.extract else []),
+        *TILE_LOSSES,
+        f"car speed = Italian default by class and context x {cfg.speed_factor}",
+    ]
+    if cfg.data_date is None:
+        notes.append("data_date unknown: the tiles do not say it (set roads.data_date)")
+    prov = Provenance(
+        source="vector_tiles",
+        location=str(location),
+        sha256=tiles.metadata_sha256,
+        data_date=cfg.data_date,
+        licence=OSM_LICENCE,
+        notes=notes,
+    )
+    return edges, nodes, coverage, prov, report
 
 
 # --------------------------------------------------------------------------- OSM

@@ -108,8 +108,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "category": ("Categoria", "Category"),
     "gain": ("Nuovi residenti serviti", "Residents newly served"),
     "gain65": ("di cui 65+", "of whom 65+"),
-    "time_to_polo": ("Tempo dal polo più vicino", "Time to the nearest hub"),
-    "nearest_polo": ("Polo più vicino", "Nearest hub"),
+    "time_to_polo": ("Tempo al polo SNAI (comune di destinazione)", "Time to the SNAI hub (destination comune)"),
+    "polo_destination": ("Polo di destinazione SNAI", "SNAI destination hub"),
     "cluster": ("Area sottoservita", "Underserved cluster"),
     "no_plan": (
         "Risultati di pianificazione assenti: eseguire prima «territorio plan»",

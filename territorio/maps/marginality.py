@@ -90,7 +90,7 @@ def marginality_map(
     snai
         ``pro_com_t``, ``snai_class`` (``"A"``-``"F"`` or
         ``"outside_coverage"``), optional ``time_to_polo_min`` and
-        ``nearest_polo_name``.
+        ``polo_destination_name``.
     clusters
         ``cluster_id`` and ``member_codes`` (comma-separated ``pro_com_t``,
         as in the planning outputs) or ``members`` (list of ``pro_com_t``),
@@ -211,7 +211,7 @@ def marginality_map(
             for o, k in zip(outside, klass, strict=True)
         ]
         polo_t = sn["time_to_polo_min"] if "time_to_polo_min" in sn.columns else [None] * len(sn)
-        polo_n = sn["nearest_polo_name"] if "nearest_polo_name" in sn.columns else [None] * len(sn)
+        polo_n = sn["polo_destination_name"] if "polo_destination_name" in sn.columns else [None] * len(sn)
         polo_txt = [
             "" if o else (fmt_min(t) + (f" ({n})" if isinstance(n, str) and n else ""))
             for o, t, n in zip(outside, polo_t, polo_n, strict=True)

@@ -10,7 +10,7 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 from shapely import STRtree
 
-__all__ = ["adjacency", "components_of"]
+__all__ = ["adjacency", "components_of", "road_linked"]
 
 
 def _metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -58,3 +58,31 @@ def components_of(adj: sp.csr_matrix, members: npt.NDArray[np.bool_]) -> npt.NDA
     order = np.argsort(np.argsort(first))
     labels[idx] = order[lab]
     return labels
+
+
+def road_linked(
+    adj: sp.csr_matrix,
+    ref_times: npt.NDArray[np.float64],
+    covered: npt.NDArray[np.bool_],
+    *,
+    max_s: float,
+) -> sp.csr_matrix:
+    """Keep the adjacent pairs whose reference points are within ``max_s`` by road, both ways.
+
+    Parameters
+    ----------
+    adj
+        Boundary adjacency (:func:`adjacency`).
+    ref_times
+        ``ref_times[i, j]``: seconds from municipality ``i``'s reference point
+        to ``j``'s (``inf`` beyond the search limit).
+    covered
+        Municipalities whose reference point is on the network; a pair with an
+        uncovered member keeps its boundary link (no road evidence either way).
+    """
+    a = adj.tocoo()
+    i, j = a.row, a.col
+    t = np.maximum(ref_times[i, j], ref_times[j, i])
+    keep = (t <= max_s) | ~(covered[i] & covered[j])
+    out = sp.coo_matrix((np.ones(int(keep.sum()), dtype=bool), (i[keep], j[keep])), shape=adj.shape)
+    return out.tocsr()

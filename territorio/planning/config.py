@@ -29,7 +29,7 @@ Example (TOML, section ``[plan]`` or a file of its own)::
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -43,6 +43,7 @@ __all__ = [
     "IndexConfig",
     "PlanConfig",
     "PoliCriteria",
+    "PoliPreset",
     "RoadClosure",
     "ScenarioChange",
     "ScenarioConfig",
@@ -59,13 +60,45 @@ SNAI_PRESETS: dict[str, tuple[float, float, float]] = {
     "2020": (27.7, 40.9, 66.9),
 }
 
-#: Official poli of the SNAI 2020 map, by area: (poli, poli intercomunali).
-OFFICIAL_POLI: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "official-2020-torino": (
+
+class PoliPreset(NamedTuple):
+    """The poli of an official SNAI map for one area.
+
+    Attributes
+    ----------
+    poli
+        ISTAT codes of the poli (class A).
+    intercomunali
+        ISTAT codes of the members of the poli intercomunali (class B).
+    destinations
+        For each member of a polo intercomunale, the ONE member its group's
+        times are measured to (the official table names it), by ISTAT code.
+    """
+
+    poli: tuple[str, ...]
+    intercomunali: tuple[str, ...]
+    destinations: dict[str, str]
+
+
+#: Official poli of the SNAI 2020 map, by area.
+OFFICIAL_POLI: dict[str, PoliPreset] = {
+    "official-2020-torino": PoliPreset(
         # Torino, Chieri, Chivasso, Ivrea, Moncalieri, Pinerolo
         ("001272", "001078", "001082", "001125", "001156", "001191"),
         # Alpignano, Collegno, Nichelino, Orbassano, Rivoli, Rosta
         ("001008", "001090", "001164", "001171", "001219", "001228"),
+        # The SNAI 2020 table measures every time to Collegno for the
+        # Rivoli-Collegno-Alpignano-Rosta polo and to Nichelino for the
+        # Nichelino-Orbassano one (Sangano's time goes to Collegno, not to
+        # the nearer Orbassano).
+        {
+            "001008": "001090",
+            "001090": "001090",
+            "001219": "001090",
+            "001228": "001090",
+            "001164": "001164",
+            "001171": "001164",
+        },
     ),
 }
 
@@ -343,6 +376,12 @@ class PlanConfig(_Strict):
     poli: str | list[str] = "derive"
     #: With an explicit list of poli: the poli intercomunali (ISTAT codes).
     poli_intercomunali: list[str] = Field(default_factory=list)
+    #: For members of poli intercomunali: the ONE member of the group the
+    #: times are measured to (member code -> destination code), as the
+    #: official SNAI table names it. Overrides the preset's; members given
+    #: none take the most populous member of their group (contiguous members
+    #: of an explicit list form a group).
+    polo_destinations: dict[str, str] = Field(default_factory=dict)
     criteria: PoliCriteria = PoliCriteria()
     index: IndexConfig = IndexConfig()
     #: A municipality is flagged when its score is at least ``threshold`` or
@@ -351,6 +390,12 @@ class PlanConfig(_Strict):
     flag_classes: list[Literal["A", "B", "C", "D", "E", "F"]] = Field(
         default_factory=lambda: ["E", "F"]  # type: ignore[arg-type]
     )
+    #: Two neighbouring flagged municipalities belong to the same underserved
+    #: cluster (valley) only when their reference points are at most this many
+    #: minutes apart by road, both ways: comuni that share a ridge but not a
+    #: road (Balme and Usseglio, an hour apart) are different valleys. None:
+    #: a shared boundary is enough.
+    valley_link_min: float | None = Field(default=25.0, gt=0, le=180)
     siting: SitingConfig | None = SitingConfig()
     scenario: ScenarioConfig | None = None
     #: Winter scenario variants (``[[winter]]``); the ``winter`` preset is
@@ -378,6 +423,19 @@ class PlanConfig(_Strict):
     @classmethod
     def _inter(cls, v: list[str]) -> list[str]:
         return _check_codes(v)
+
+    @field_validator("polo_destinations")
+    @classmethod
+    def _destinations(cls, v: dict[str, str]) -> dict[str, str]:
+        _check_codes([*v, *v.values()])
+        loops = [d for d in set(v.values()) if v.get(d, d) != d]
+        if loops:
+            d = sorted(loops)[0]
+            raise ValueError(
+                f"destination {d!r} is itself sent to {v[d]!r}: a group's destination must "
+                f"be its own destination (set {d!r} = {d!r} or pick one destination)"
+            )
+        return v
 
     @model_validator(mode="after")
     def _thresholds(self) -> PlanConfig:

@@ -28,7 +28,8 @@ _T: dict[str, dict[str, str]] = {
         "score": "Indice di marginalità medio (0 = ben servito, 100 = molto marginale)",
         "lacking": "Servizi più carenti",
         "none": "nessuna carenza rilevata con i dati disponibili",
-        "table_m": "| Comune | Residenti | 65+ | Indice | Classe SNAI | Fattore principale |",
+        "table_m": "| Comune | Residenti | 65+ | Indice | Classe SNAI | Tempo al polo SNAI "
+        "(comune di destinazione) | Fattore principale |",
         "sites": "Dove aprire un punto di welfare cooperativo",
         "sites_intro": "Siti scelti (copertura massima, greedy con guadagni marginali esatti): "
         "residenti portati entro {t:g} minuti in auto da un punto che offre: {cats}.",
@@ -46,6 +47,13 @@ _T: dict[str, dict[str, str]] = {
         "notes": "Note",
         "class": "Classe",
         "count": "Comuni",
+        "poli": "Poli e comuni di destinazione",
+        "poli_intro": "Il tempo di ogni comune è misurato in auto dal suo punto di riferimento "
+        "(il centro abitato principale) al punto di riferimento del polo più vicino; per un "
+        "polo intercomunale, a UN solo comune del gruppo, come nella tabella ufficiale SNAI.",
+        "polo_single": "polo",
+        "polo_inter": "polo intercomunale {g}: {members}; tempi misurati a **{dest}**",
+        "refs": "Punti di riferimento dei comuni",
     },
     "en": {
         "cluster": "Underserved area",
@@ -56,7 +64,8 @@ _T: dict[str, dict[str, str]] = {
         "score": "Mean marginality index (0 = well served, 100 = most marginal)",
         "lacking": "Services most lacking",
         "none": "no shortage found with the data available",
-        "table_m": "| Municipality | Residents | 65+ | Index | SNAI class | Main factor |",
+        "table_m": "| Municipality | Residents | 65+ | Index | SNAI class | Time to the SNAI hub "
+        "(destination comune) | Main factor |",
         "sites": "Where to open a cooperative welfare point",
         "sites_intro": "Chosen sites (maximal covering, greedy with exact marginal gains): "
         "residents brought within {t:g} minutes by car of a point offering: {cats}.",
@@ -74,6 +83,31 @@ _T: dict[str, dict[str, str]] = {
         "notes": "Notes",
         "class": "Class",
         "count": "Municipalities",
+        "poli": "Hubs and destination comuni",
+        "poli_intro": "Each municipality's time is driven from its reference point (its main "
+        "inhabited centre) to the reference point of the nearest hub; for an inter-municipal "
+        "hub, to ONE comune of the group, as in the official SNAI table.",
+        "polo_single": "hub",
+        "polo_inter": "inter-municipal hub {g}: {members}; times measured to **{dest}**",
+        "refs": "Reference points of the municipalities",
+    },
+}
+
+#: ``ref_source`` values in words.
+_REF_NAMES: dict[str, dict[str, str]] = {
+    "it": {
+        "istat_2011_centre": "centro capoluogo ISTAT 2011",
+        "osm_place": "località OpenStreetMap con il nome del comune",
+        "population_cell": "cella più popolata della griglia di popolazione",
+        "representative_point": "punto interno al poligono (nessun centro abitato noto)",
+        "user": "file dell'utente",
+    },
+    "en": {
+        "istat_2011_centre": "ISTAT 2011 centro capoluogo",
+        "osm_place": "OpenStreetMap place named like the comune",
+        "population_cell": "most populated cell of the population grid",
+        "representative_point": "point inside the polygon (no inhabited centre known)",
+        "user": "user file",
     },
 }
 
@@ -105,6 +139,52 @@ def _sources(manifest: Mapping[str, Any] | None, lang: str) -> str:
     head = "Fonti" if lang == "it" else "Sources"
     date = (" – bundle " + str(built)) if built else ""
     return f"_{head}: {', '.join(names) or 'territory bundle'}{date}._\n"
+
+
+def _polo_time(r: Mapping[str, Any] | pd.Series, lang: str) -> str:
+    """``"33 min (Collegno)"``: the time to the polo and the comune it is measured to."""
+    minutes = _num(r.get("time_to_polo_min"), lang)
+    if minutes == "–":
+        return minutes
+    dest = r.get("polo_destination_name")
+    where = f" ({dest})" if isinstance(dest, str) and dest else ""
+    return f"{minutes} min{where}"
+
+
+def _poli_lines(snai: pd.DataFrame, lang: str) -> list[str]:
+    """List the poli and, for each polo intercomunale, the ONE comune its times go to."""
+    t = _T[lang]
+    if "polo_group" not in snai.columns:
+        return []
+    lines = [f"## {t['poli']}", "", t["poli_intro"], ""]
+    single = snai[snai["polo_type"] == "polo"].sort_values("name")
+    if len(single):
+        lines.append(f"- {t['polo_single']}: {', '.join(single['name'].astype(str))}")
+    inter = snai[snai["polo_type"] == "intercomunale"]
+    for gid, grp in inter.groupby("polo_group", sort=True):
+        dest = grp["polo_destination_name"].dropna()
+        lines.append(
+            "- "
+            + t["polo_inter"].format(
+                g=gid,
+                members=" – ".join(grp["name"].astype(str)),
+                dest=dest.iloc[0] if len(dest) else "–",
+            )
+        )
+    return [*lines, ""]
+
+
+def _ref_lines(manifest: Mapping[str, Any] | None, lang: str) -> list[str]:
+    """How many reference points came from each source (from the bundle manifest)."""
+    refs = (manifest or {}).get("reference_points")
+    if not isinstance(refs, Mapping) or not refs:
+        return []
+    names = _REF_NAMES[lang]
+    lines = [f"## {_T[lang]['refs']}", ""]
+    for src, n in refs.items():
+        key = "user" if str(src).startswith("user:") else str(src)
+        lines.append(f"- {names.get(key, key)} (`{src}`): {_num(n, lang)}")
+    return [*lines, ""]
 
 
 def cluster_report(
@@ -144,7 +224,7 @@ def cluster_report(
     lines += ["", f"{t['score']}: **{_num(cluster['mean_score'], lang, 1)}**", ""]
     lacking = cluster.get(f"lacking_text_{lang}") or t["none"]
     lines += [f"## {t['lacking']}", "", *[f"- {x}" for x in str(lacking).split("; ")], ""]
-    lines += [f"## {t['members']}", "", t["table_m"], "|---|---:|---:|---:|---|---|"]
+    lines += [f"## {t['members']}", "", t["table_m"], "|---|---:|---:|---:|---|---|---|"]
     mem = members.sort_values("pop_total", ascending=False)
     for _, r in mem.iterrows():
         cls = str(r.get("snai_class") or "")
@@ -158,7 +238,8 @@ def cluster_report(
         factor = category_label(str(mf), lang) if isinstance(mf, str) and mf else "–"
         lines.append(
             f"| {r['name']} | {_num(r.get('pop_total'), lang)} | "
-            f"{_num(r.get('pop_65_plus'), lang)} | {score} | {cls_txt} | {factor} |"
+            f"{_num(r.get('pop_65_plus'), lang)} | {score} | {cls_txt} | {_polo_time(r, lang)} "
+            f"| {factor} |"
         )
     lines.append("")
     if sites is not None and siting_summary is not None:
@@ -216,8 +297,8 @@ def overview_report(
             lab = labels[0 if lang == "it" else 1]
             head = f"{code} {lab}" if code in SNAI_LABELS and len(code) == 1 else lab
             lines.append(f"| {head} | {int(counts[code])} |")
+    lines += ["", *_poli_lines(snai, lang), *_ref_lines(manifest, lang)]
     lines += [
-        "",
         f"## {t['worst']}",
         "",
         "| # | Comune / Municipality | Indice / Index |",

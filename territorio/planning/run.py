@@ -172,6 +172,9 @@ def run_plan(
                 "components excluded from the index where data is missing (weights "
                 f"renormalised): {', '.join(dropped[:12])}"
             )
+        valley_adj = adj
+        if cfg.valley_link_min is not None:
+            valley_adj = _valley_adjacency(ctx, m, adj, cfg.valley_link_min * 60.0)
         members, clusters = steps.run(
             "clusters",
             lambda: find_clusters(
@@ -182,7 +185,7 @@ def run_plan(
                 flag_classes=cfg.flag_classes,
                 access_municipalities=am,
                 categories=cfg.basket(),
-                adj=adj,
+                adj=valley_adj,
             ),
         )
 
@@ -268,7 +271,9 @@ def run_plan(
 
         # ------------------------------------------------------------ write
         files: list[str] = []
-        table = m[["pro_com_t", "name", "pop_total", "pop_65_plus", "geometry"]].copy()
+        ref_cols = [c for c in ("ref_source", "ref_detail") if c in m.columns]
+        keep = ["pro_com_t", "name", "pop_total", "pop_65_plus", *ref_cols, "geometry"]
+        table = m[keep].copy()
         table["pro_com_t"] = table["pro_com_t"].astype(str)
         table = table.merge(snai.drop(columns=["name"]), on="pro_com_t", how="left")
         table = table.merge(
@@ -319,6 +324,8 @@ def run_plan(
                 "score",
                 "index_status",
                 "snai_class",
+                "time_to_polo_min",
+                "polo_destination_name",
                 "main_factor",
                 "cluster_id",
             ]
@@ -442,3 +449,20 @@ def load_plan_config(path: str | Path) -> PlanConfig:
         err = exc.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])
         raise ConfigError(f"{p}: {loc}: {err['msg']}") from exc
+
+
+def _valley_adjacency(ctx: Any, m: pd.DataFrame, adj: Any, max_s: float) -> Any:
+    """Boundary adjacency restricted to neighbours within ``max_s`` by road (both ways)."""
+    from territorio.planning._graph import road_linked
+
+    cm = ctx.municipalities
+    rows, times = ctx.ref_times_by_node(max_s)
+    n = len(cm)
+    ref = np.full((n, n), np.inf)
+    nodes = cm["node"].to_numpy()
+    offs = cm["offset_s"].to_numpy()
+    covered = cm["covered"].to_numpy(bool)
+    # times[node, k]: from the k-th covered reference point to every node
+    ref[np.ix_(rows, rows)] = (times[nodes[rows]] + offs[rows][:, None]).T
+    order = pd.Index(cm["pro_com_t"].astype(str)).get_indexer(m["pro_com_t"].astype(str))
+    return road_linked(adj, ref[np.ix_(order, order)], covered[order], max_s=max_s)

@@ -26,7 +26,7 @@ Method
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -50,6 +50,7 @@ __all__ = [
     "derive_poli",
     "poli_criteria_flags",
     "poli_frame",
+    "polo_destinations",
     "polo_times",
     "snai_table",
 ]
@@ -303,10 +304,141 @@ def _given_poli(
             "(6 digits, e.g. '001272') in the plan configuration"
         )
     polo_type = np.where(codes.isin(poli), "polo", np.where(codes.isin(inter), "intercomunale", ""))
-    group = np.where(polo_type == "intercomunale", "I1", "")
-    return pd.DataFrame(
-        {"pro_com_t": codes.to_numpy(), "polo_type": polo_type, "polo_group": group}
+    return pd.DataFrame({"pro_com_t": codes.to_numpy(), "polo_type": polo_type, "polo_group": ""})
+
+
+def _most_populous(members: list[str], pop: pd.Series) -> str:
+    """Return the member with most residents (ties: the lowest ISTAT code)."""
+    members = sorted(members)
+    p = pop.reindex(members).fillna(0).to_numpy(dtype=float)
+    return members[int(np.argmax(p))]
+
+
+def polo_destinations(
+    municipalities: gpd.GeoDataFrame,
+    poli: pd.DataFrame,
+    destinations: Mapping[str, str],
+    *,
+    adj: sp.csr_matrix | None = None,
+    strict: bool = True,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Group the poli intercomunali and name the ONE member each group's times go to.
+
+    SNAI measures a municipality's time to a *polo intercomunale* to one
+    member of the group, named by the official table (e.g. Collegno for the
+    Rivoli-Collegno-Alpignano-Rosta polo), not to whichever member is nearest.
+
+    Groups: the derived ones (``polo_group`` already set by
+    :func:`derive_poli`), else the members sharing a destination in
+    ``destinations``, else contiguous members (shared boundaries). A group
+    with no destination given takes its most populous member (noted).
+
+    Parameters
+    ----------
+    municipalities
+        ``pro_com_t``, geometry and ``pop_total`` (for the default).
+    poli
+        ``pro_com_t``, ``polo_type``, ``polo_group``.
+    destinations
+        Member code to destination code (:attr:`PlanConfig.polo_destinations`).
+    adj
+        Adjacency of ``municipalities`` (computed when needed and not given).
+    strict
+        Raise on codes of ``destinations`` that are not poli intercomunali
+        (False for presets: codes outside the bundle are noted and ignored).
+
+    Returns
+    -------
+    poli, notes
+        ``poli`` with ``polo_group`` set for every member and a
+        ``polo_destination`` column: the municipality itself for a polo, the
+        group's destination for a member of a polo intercomunale, else ``""``.
+
+    Raises
+    ------
+    UnknownAreaError
+        If a code of ``destinations`` is not a member of a polo intercomunale,
+        or a destination is not a member of the same group.
+    """
+    out = poli.copy()
+    out["pro_com_t"] = out["pro_com_t"].astype(str)
+    out["polo_group"] = out["polo_group"].fillna("").astype(str)
+    kind = out.set_index("pro_com_t")["polo_type"]
+    members = set(kind.index[kind == "intercomunale"])
+    notes: list[str] = []
+    wrong = sorted(c for c in {*destinations, *destinations.values()} if c not in members)
+    given = {k: v for k, v in destinations.items() if k in members and v in members}
+    if wrong and strict:
+        raise UnknownAreaError(
+            f"polo_destinations: {', '.join(wrong[:5])} not member(s) of a polo intercomunale "
+            f"of this plan (members: {', '.join(sorted(members)) or 'none'}); each key and "
+            "each destination must be one of them"
+        )
+    if wrong:
+        notes.append(
+            f"preset polo destinations not poli intercomunali here, ignored: {', '.join(wrong)}"
+        )
+    is_member = out["polo_type"] == "intercomunale"
+    if (out.loc[is_member, "polo_group"] == "").any():
+        # explicit lists: group by destination, then the rest by contiguity
+        group = pd.Series("", index=out.loc[is_member, "pro_com_t"].to_numpy(), dtype=object)
+        for c in group.index:
+            if c in given or c in set(given.values()):
+                group[c] = given.get(c, c)
+        rest = [c for c in group.index if not group[c]]
+        if rest:
+            a = adj if adj is not None else adjacency(municipalities)
+            pos = pd.Index(municipalities["pro_com_t"].astype(str)).get_indexer(rest)
+            sub = a[pos][:, pos]
+            _, lab = connected_components(sub, directed=False)
+            for c, k in zip(rest, lab, strict=True):
+                group[c] = f"~{k}"
+        order = sorted(set(group), key=lambda g: min(group.index[group == g]))
+        ids = {g: f"I{i + 1}" for i, g in enumerate(order)}
+        out.loc[is_member, "polo_group"] = (
+            group.map(ids).reindex(out.loc[is_member, "pro_com_t"]).to_numpy()
+        )
+    pop = (
+        municipalities.set_index(municipalities["pro_com_t"].astype(str))["pop_total"]
+        if "pop_total" in municipalities.columns
+        else pd.Series(dtype=float)
     )
+    names = (
+        dict(
+            zip(
+                municipalities["pro_com_t"].astype(str),
+                municipalities["name"].astype(str),
+                strict=True,
+            )
+        )
+        if "name" in municipalities.columns
+        else {}
+    )
+    dest = pd.Series(
+        np.where(out["polo_type"] == "polo", out["pro_com_t"], ""), index=out.index, dtype=object
+    )
+    for gid, grp in out[is_member].groupby("polo_group", sort=True):
+        codes = grp["pro_com_t"].tolist()
+        chosen = sorted({given[c] for c in codes if c in given})
+        outside = [d for d in chosen if d not in codes]
+        if outside or len(chosen) > 1:
+            raise UnknownAreaError(
+                f"polo_destinations: polo intercomunale {gid} ({', '.join(codes)}) is given "
+                f"destination(s) {', '.join(chosen)}; give ONE destination, a member of the group"
+            )
+        if chosen:
+            d = chosen[0]
+            why = "configured"
+        else:
+            d = _most_populous(codes, pop)
+            why = "most populous member, none configured"
+        dest[grp.index] = d
+        label = " - ".join(names.get(c, c) for c in codes)
+        notes.append(
+            f"polo intercomunale {gid} ({label}): times measured to {d} {names.get(d, '')} ({why})"
+        )
+    out["polo_destination"] = dest.to_numpy()
+    return out, notes
 
 
 def classify_times(
@@ -363,28 +495,35 @@ def snai_table(
     municipalities
         ``pro_com_t``, ``name`` and optionally ``network_coverage``.
     poli
-        ``pro_com_t``, ``polo_type`` (from :func:`derive_poli` or a given list).
+        ``pro_com_t``, ``polo_type`` (from :func:`derive_poli` or a given
+        list), optional ``polo_group`` and ``polo_destination``.
     times
-        ``pro_com_t``, ``time_min`` (NaN where unknown), ``nearest_polo``
-        (ISTAT code or None).
+        ``pro_com_t``, ``time_min`` (NaN where unknown), ``polo_destination``
+        (ISTAT code of the polo the time goes to, or None).
     thresholds
         ``(t1, t2, t3)`` in minutes.
 
     Returns
     -------
     pandas.DataFrame
-        ``pro_com_t``, ``name``, ``polo_type``, ``time_to_polo_min``,
-        ``nearest_polo``, ``nearest_polo_name``, ``snai_class``,
-        ``snai_label_it``, ``snai_label_en``, ``area_interna``.
+        ``pro_com_t``, ``name``, ``polo_type``, ``polo_group``,
+        ``time_to_polo_min``, ``polo_destination``, ``polo_destination_name``
+        (the ONE comune the time is measured to: itself for a polo, the
+        group's destination for a member of a polo intercomunale),
+        ``snai_class``, ``snai_label_it``, ``snai_label_en``, ``area_interna``.
     """
-    require_columns(times, ("pro_com_t", "time_min", "nearest_polo"), where="polo times")
+    require_columns(times, ("pro_com_t", "time_min", "polo_destination"), where="polo times")
     m = municipalities[["pro_com_t", "name"]].copy()
     m["pro_com_t"] = m["pro_com_t"].astype(str)
-    df = m.merge(poli[["pro_com_t", "polo_type"]], on="pro_com_t", how="left")
-    df = df.merge(times[["pro_com_t", "time_min", "nearest_polo"]], on="pro_com_t", how="left")
+    pcols = [c for c in ("polo_type", "polo_group", "polo_destination") if c in poli.columns]
+    p = poli[["pro_com_t", *pcols]].rename(columns={"polo_destination": "own_destination"})
+    df = m.merge(p.assign(pro_com_t=p["pro_com_t"].astype(str)), on="pro_com_t", how="left")
+    df = df.merge(times[["pro_com_t", "time_min", "polo_destination"]], on="pro_com_t", how="left")
     if len(df) != len(m):
         raise DataValidationError("polo times: duplicate pro_com_t rows")
     df["polo_type"] = df["polo_type"].fillna("")
+    df["polo_group"] = df["polo_group"].fillna("") if "polo_group" in df else ""
+    own = df["own_destination"] if "own_destination" in df else df["pro_com_t"]
     outside = np.zeros(len(df), dtype=bool)
     if "network_coverage" in municipalities.columns:
         outside = (municipalities["network_coverage"].astype(str) == "none").to_numpy()
@@ -394,22 +533,24 @@ def snai_table(
     no_time = cls == OUTSIDE
     df["time_to_polo_min"] = np.where(is_polo, 0.0, np.where(no_time, np.nan, t))
     names = dict(zip(m["pro_com_t"], m["name"], strict=True))
-    nearest = df["nearest_polo"].where(~no_time, None)
-    nearest = nearest.where(~is_polo, df["pro_com_t"])
-    df["nearest_polo"] = nearest
-    df["nearest_polo_name"] = nearest.map(names)
+    dest = df["polo_destination"].where(~no_time, None)
+    own = own.where(own.astype(str) != "", df["pro_com_t"]) if "own_destination" in df else own
+    dest = dest.where(~is_polo, own)
+    df["polo_destination"] = dest
+    df["polo_destination_name"] = dest.map(names)
     df["snai_class"] = cls
     df["snai_label_it"] = [SNAI_LABELS[c][0] for c in cls]
     df["snai_label_en"] = [SNAI_LABELS[c][1] for c in cls]
     df["area_interna"] = np.isin(cls, AREE_INTERNE)
-    return df.drop(columns=["time_min"])[
+    return df[
         [
             "pro_com_t",
             "name",
             "polo_type",
+            "polo_group",
             "time_to_polo_min",
-            "nearest_polo",
-            "nearest_polo_name",
+            "polo_destination",
+            "polo_destination_name",
             "snai_class",
             "snai_label_it",
             "snai_label_en",
@@ -424,25 +565,52 @@ def poli_frame(
     *,
     poli: str | list[str],
     poli_intercomunali: Sequence[str] = (),
+    destinations: Mapping[str, str] | None = None,
     criteria: PoliCriteria,
     adj: sp.csr_matrix | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Resolve the configured poli (derived, preset or list) to a per-municipality table."""
+    """Resolve the configured poli (derived, preset or list) to a per-municipality table.
+
+    ``destinations`` (member code to destination code) names the member of
+    each polo intercomunale the times go to; with a preset it overrides the
+    preset's own (see :func:`polo_destinations`).
+
+    Returns
+    -------
+    poli, notes
+        ``pro_com_t``, ``polo_type``, ``polo_group``, ``polo_destination``
+        (and the criterion flags when derived).
+    """
     from territorio.planning.config import OFFICIAL_POLI
 
     codes = municipalities["pro_com_t"].astype(str)
+    user = dict(destinations or {})
     if poli == "derive":
         if services is None:
             raise DataValidationError("poli = 'derive' needs the services layer")
-        return derive_poli(municipalities, services, criteria=criteria, adj=adj)
+        pf, notes = derive_poli(municipalities, services, criteria=criteria, adj=adj)
+        pf, more = polo_destinations(municipalities, pf, user, adj=adj)
+        return pf, notes + more
     if isinstance(poli, str):
-        p, inter = OFFICIAL_POLI[poli]
+        preset = OFFICIAL_POLI[poli]
         notes = [f"poli from the preset {poli!r}"]
-        absent = [c for c in (*p, *inter) if c not in set(codes)]
+        absent = [c for c in (*preset.poli, *preset.intercomunali) if c not in set(codes)]
         if absent:
             notes.append(f"preset poli not in this bundle, ignored: {', '.join(absent)}")
-        return _given_poli(codes, p, inter, strict=False), notes
-    return _given_poli(codes, poli, poli_intercomunali), ["poli given as a list"]
+        pf = _given_poli(codes, preset.poli, preset.intercomunali, strict=False)
+        inter = set(pf.loc[pf["polo_type"] == "intercomunale", "pro_com_t"])
+        bad = sorted(c for c in {*user, *user.values()} if c not in inter)
+        if bad:
+            raise UnknownAreaError(
+                f"polo_destinations: {', '.join(bad[:5])} not member(s) of a polo intercomunale "
+                f"of the preset {poli!r} (members: {', '.join(sorted(inter)) or 'none'})"
+            )
+        merged = {**preset.destinations, **user}
+        pf, more = polo_destinations(municipalities, pf, merged, adj=adj, strict=False)
+        return pf, notes + more
+    pf = _given_poli(codes, poli, poli_intercomunali)
+    pf, more = polo_destinations(municipalities, pf, user, adj=adj)
+    return pf, ["poli given as a list", *more]
 
 
 def polo_times(ctx: Any, poli: pd.DataFrame) -> pd.DataFrame:
@@ -450,37 +618,48 @@ def polo_times(ctx: Any, poli: pd.DataFrame) -> pd.DataFrame:
 
     Exactly the engine's nearest-target primitive
     (:meth:`~territorio.accessibility.context.AccessContext.times_to_nearest`):
-    one multi-source search on the reversed graph from the reference points
-    of all poli and poli intercomunali. Poli outside network coverage cannot
-    be targets.
+    one multi-source search on the reversed graph from the targets' reference
+    points. The targets are the poli and, for each polo intercomunale, its
+    ONE destination member (``polo_destination``), never the other members:
+    a municipality nearer to Orbassano than to Nichelino still gets its time
+    to Nichelino. Targets outside network coverage cannot be reached.
 
     Parameters
     ----------
     ctx
         :class:`~territorio.accessibility.context.AccessContext`.
     poli
-        ``pro_com_t``, ``polo_type`` (from :func:`poli_frame`).
+        ``pro_com_t``, ``polo_type``, ``polo_destination`` (from
+        :func:`poli_frame`).
 
     Returns
     -------
     pandas.DataFrame
         ``pro_com_t``, ``time_min`` (NaN outside coverage or unreachable),
-        ``nearest_polo`` (ISTAT code or None), in ``ctx.municipalities`` order.
+        ``polo_destination`` (ISTAT code of the target reached, or None), in
+        ``ctx.municipalities`` order.
     """
     m = ctx.municipalities
     codes = m["pro_com_t"].astype(str).to_numpy()
-    is_target = poli.set_index(poli["pro_com_t"].astype(str))["polo_type"].reindex(codes)
-    sel = is_target.isin(["polo", "intercomunale"]).to_numpy()
+    pf = poli.set_index(poli["pro_com_t"].astype(str))
+    dest = (
+        pf["polo_destination"]
+        if "polo_destination" in pf
+        else pf["pro_com_t"].where(pf["polo_type"] == "polo", "")
+    )
+    sel = (dest.reindex(codes) == codes).to_numpy() & pf["polo_type"].reindex(codes).isin(
+        ["polo", "intercomunale"]
+    ).to_numpy()
     t_codes = codes[sel]
     if not sel.any():
-        return pd.DataFrame({"pro_com_t": codes, "time_min": np.nan, "nearest_polo": None})
+        return pd.DataFrame({"pro_com_t": codes, "time_min": np.nan, "polo_destination": None})
     near = ctx.times_to_nearest(
         m["ref_lon"].to_numpy(dtype=float)[sel], m["ref_lat"].to_numpy(dtype=float)[sel]
     )
     tgt = near.ref_target
-    nearest = np.where(tgt >= 0, t_codes[np.maximum(tgt, 0)], None)
+    reached = np.where(tgt >= 0, t_codes[np.maximum(tgt, 0)], None)
     return pd.DataFrame(
-        {"pro_com_t": codes, "time_min": near.ref_s / 60.0, "nearest_polo": nearest}
+        {"pro_com_t": codes, "time_min": near.ref_s / 60.0, "polo_destination": reached}
     )
 
 
@@ -491,6 +670,7 @@ def classify(
     *,
     poli: str | list[str] = "derive",
     poli_intercomunali: Sequence[str] = (),
+    destinations: Mapping[str, str] | None = None,
     criteria: PoliCriteria | None = None,
     thresholds: tuple[float, float, float] = (27.7, 40.9, 66.9),
     adj: sp.csr_matrix | None = None,
@@ -514,6 +694,7 @@ def classify(
         services,
         poli=poli,
         poli_intercomunali=poli_intercomunali,
+        destinations=destinations,
         criteria=crit,
         adj=adj,
     )
@@ -526,7 +707,8 @@ def classify(
         )
     times = polo_times(ctx, pf)
     cov = ctx.municipalities.set_index(ctx.municipalities["pro_com_t"].astype(str))["covered"]
-    off = [c for c in targets if not bool(cov.get(c, False))]
+    dests = pf.loc[pf["pro_com_t"] == pf["polo_destination"], "pro_com_t"]
+    off = [c for c in dests if not bool(cov.get(c, False))]
     if off:
         notes.append(
             f"poli outside network coverage cannot be reached as targets: {', '.join(off)}"
@@ -549,6 +731,7 @@ def classify_with(
         services,
         poli=cfg.poli,
         poli_intercomunali=cfg.poli_intercomunali,
+        destinations=cfg.polo_destinations,
         criteria=cfg.criteria,
         thresholds=cfg.thresholds,
         adj=adj,

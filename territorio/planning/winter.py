@@ -428,14 +428,24 @@ def run_winter(
     idx_w = index_from_access(
         m, am_w, cfg=cfg.index, access_cells=ac_w, population_cells=base.population_cells
     )
-    cl_kw = {
+    cl_kw: dict[str, Any] = {
         "threshold": cfg.threshold,
         "flag_classes": cfg.flag_classes,
         "categories": cfg.basket(),
-        "adj": base.adj,
     }
-    mem_s, clusters_s = find_clusters(m, idx_s, snai_s, access_municipalities=am_s, **cl_kw)
-    mem_w, clusters_w = find_clusters(m, idx_w, snai_w, access_municipalities=am_w, **cl_kw)
+    # clusters are valleys: neighbours linked by road (in winter, by the winter roads)
+    adj_s = adj_w = base.adj
+    if cfg.valley_link_min is not None and base.adj is not None:
+        from territorio.planning.run import _valley_adjacency
+
+        adj_s = _valley_adjacency(ctx, m, base.adj, cfg.valley_link_min * 60.0)
+        adj_w = _valley_adjacency(wctx, m, base.adj, cfg.valley_link_min * 60.0)
+    mem_s, clusters_s = find_clusters(
+        m, idx_s, snai_s, access_municipalities=am_s, adj=adj_s, **cl_kw
+    )
+    mem_w, clusters_w = find_clusters(
+        m, idx_w, snai_w, access_municipalities=am_w, adj=adj_w, **cl_kw
+    )
 
     def by_code(df: pd.DataFrame, col: str) -> np.ndarray:
         return df.set_index(df["pro_com_t"].astype(str))[col].reindex(codes).to_numpy()

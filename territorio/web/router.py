@@ -393,8 +393,8 @@ def _plan_facts(plan: PlanOutputs | None, code: str, lang: str) -> dict[str, Any
     polo = None
     if finite(rec.get("time_to_polo_min")):
         polo = _min_text(rec["time_to_polo_min"], lang)
-        if rec.get("nearest_polo_name"):
-            polo += f" ({rec['nearest_polo_name']})"
+        if rec.get("polo_destination_name"):
+            polo += f" ({rec['polo_destination_name']})"
     score = None
     if status == "ok" and finite(rec.get("score")):
         score = f"{float(rec['score']):.1f}"

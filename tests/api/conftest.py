@@ -243,6 +243,10 @@ def make_plan(out: Path) -> Path:
             "pro_com_t": ["001001", "001002", "001003"],
             "name": ["Alfa", "Borgo Val Chiara", "Città Nuova"],
             "snai_class": ["C", "E", "F"],
+            "time_to_polo_min": [12.0, 48.5, 71.0],
+            # the SNAI destination of each time (001900 stands for a polo outside)
+            "polo_destination": ["001900", "001900", "001001"],
+            "polo_destination_name": ["Collegno", "Collegno", "Alfa"],
             "score": [12.5, 61.0, 80.25],
             "rank": [3, 2, 1],
             "cluster_id": [None, "C01", "C01"],

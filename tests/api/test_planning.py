@@ -38,6 +38,13 @@ def test_filters_by_class_and_score(plan_client: TestClient) -> None:
     assert codes(score_min=60, score_max=70) == ["001002"]  # 61.0 only
     d = body(plan_client.get("/municipalities/001003"), MunicipalityDetail)
     assert (d.snai_class, d.marginality_score, d.cluster_id) == ("F", 80.25, "C01")
+    # which comune the SNAI time goes to, and how long
+    assert (d.time_to_polo_min, d.polo_destination, d.polo_destination_name) == (
+        71.0,
+        "001001",
+        "Alfa",
+    )
+    assert d.ref_source == "representative_point"
     assert d.planning is not None and d.planning["rank"] == 1
 
 

@@ -25,7 +25,8 @@ def test_default_is_the_metropolitan_city_of_turin(torino: SourceResult) -> None
     assert len(gdf) == 312
     assert int(gdf["pop_total"].sum()) == 2_198_237
     assert gdf.crs.to_epsg() == 4326
-    assert list(gdf.columns) == list(LAYER_COLUMNS["municipalities"])
+    cols = list(LAYER_COLUMNS["municipalities"])
+    assert list(gdf.columns) == [*cols[:-1], "ref_detail", "geometry"]
     assert gdf["pro_com_t"].str.fullmatch(r"001\d{3}").all()
     assert set(gdf["province_code"]) == {"001"}
     assert set(gdf["province"]) == {"Torino"}

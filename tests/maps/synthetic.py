@@ -233,7 +233,7 @@ def write_synthetic_plan(target: Path, *, sites: bool = True) -> Path:
     munis = municipalities_frame()[["pro_com_t", "name", "pop_total", "pop_65_plus", "geometry"]]
     snai = snai_frame().assign(
         time_to_polo_min=[0.0, 12.0, 18.0, float("nan")],
-        nearest_polo_name=["Pinerolo", "Pinerolo", "Pinerolo", None],
+        polo_destination_name=["Pinerolo", "Pinerolo", "Pinerolo", None],
     )
     idx = marginality_frame().drop(columns="name").rename(columns={"status": "index_status"})
     table = munis.merge(snai, on="pro_com_t").merge(idx, on="pro_com_t")

@@ -83,3 +83,24 @@ def test_cluster_names() -> None:
     assert cluster_name(names, pops, lang="en", show=2) == (
         "Lanzo Torinese, Ceres and 2 more municipalities"
     )
+
+
+def test_road_linked_splits_neighbours_across_a_ridge() -> None:
+    import scipy.sparse as sp
+
+    from territorio.planning._graph import components_of, road_linked
+
+    # A-B-C share boundaries in a row; D (no reference point on the network) borders C.
+    # By road A<->B is 10 min each way, B->C 12 min but C->B 40 min (over the pass
+    # only one way is short): with a 25-minute limit both ways, A and B form one
+    # valley, C another; D keeps its boundary link to C (no road evidence).
+    adj = sp.csr_matrix(
+        np.array([[0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]], dtype=bool)
+    )
+    inf = np.inf
+    t = np.array([[0, 600, inf, inf], [600, 0, 720, inf], [inf, 2400, 0, inf], [inf, inf, inf, 0]])
+    covered = np.array([True, True, True, False])
+    linked = road_linked(adj, t, covered, max_s=25 * 60)
+    labels = components_of(linked, np.ones(4, dtype=bool))
+    assert labels[0] == labels[1] != labels[2] == labels[3]
+    assert components_of(adj, np.ones(4, dtype=bool)).tolist() == [0, 0, 0, 0]

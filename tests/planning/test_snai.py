@@ -94,14 +94,14 @@ def test_snai_table_with_given_poli() -> None:
         {
             "pro_com_t": CODES,
             "time_min": [0.0, 15.0, 30.0, 50.0, np.nan],
-            "nearest_polo": ["001901"] * 4 + [None],
+            "polo_destination": ["001901"] * 4 + [None],
         }
     )
     tab = snai_table(m, poli, times, thresholds=PlanConfig().thresholds)
     assert list(tab["snai_class"]) == ["A", "C", "D", "E", "outside_coverage"]
     assert list(tab["area_interna"]) == [False, False, True, True, False]
     assert tab["time_to_polo_min"].iloc[4] != tab["time_to_polo_min"].iloc[4]  # NaN
-    assert tab["nearest_polo_name"].iloc[3] == "Alfa"
+    assert tab["polo_destination_name"].iloc[3] == "Alfa"
     assert tab["snai_label_it"].iloc[3] == "Periferico"
 
 
@@ -125,14 +125,14 @@ def test_classification_with_the_engine_on_the_chain() -> None:
         [0.0, 10.0, 26.0, 44.0, 64.0], abs=1e-3
     )
     assert tab["snai_class"].tolist() == ["A", "C", "C", "E", "E"]
-    assert set(tab["nearest_polo"]) == {"001901"}
+    assert set(tab["polo_destination"]) == {"001901"}
     # 2014 thresholds 20/40/75: Carlo 26 -> D, Delta 44 -> E, Eco 64 -> E
     tab, _, _ = classify(ctx, m, None, poli=["001901"], thresholds=(20.0, 40.0, 75.0))
     assert tab["snai_class"].tolist() == ["A", "C", "D", "E", "E"]
     # two poli: Alfa and Eco -> Delta is 20 min from Eco (C), Carlo 26 from Alfa
     # vs 12+20 = 32 to Eco -> nearest Alfa
     tab, _, _ = classify(ctx, m, None, poli=["001901", "001905"])
-    assert tab["nearest_polo_name"].tolist() == ["Alfa", "Alfa", "Alfa", "Eco", "Eco"]
+    assert tab["polo_destination_name"].tolist() == ["Alfa", "Alfa", "Alfa", "Eco", "Eco"]
     assert tab["time_to_polo_min"].tolist() == pytest.approx([0.0, 10.0, 26.0, 20.0, 0.0], abs=1e-3)
     assert notes == ["poli given as a list"]
 

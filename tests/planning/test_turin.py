@@ -33,7 +33,7 @@ def test_every_municipality_gets_a_class_or_outside_coverage(turin) -> None:
     tab, _, notes = classify(ctx, m, None, poli="official-2020-torino")
     assert len(tab) == 312
     assert set(tab["snai_class"]) <= {"A", "B", "C", "D", "E", "F", "outside_coverage"}
-    poli, inter = OFFICIAL_POLI["official-2020-torino"]
+    poli, inter, _ = OFFICIAL_POLI["official-2020-torino"]
     assert sorted(tab.loc[tab["snai_class"] == "A", "pro_com_t"]) == sorted(poli)
     assert sorted(tab.loc[tab["snai_class"] == "B", "pro_com_t"]) == sorted(inter)
     # municipalities with no network at all never get a time class
@@ -74,3 +74,29 @@ def test_run_plan_on_turin(turin, tmp_path) -> None:
     # outside coverage: no score, never a number
     out = table["index_status"] == "outside_coverage"
     assert table.loc[out, "score"].isna().all()
+
+
+def test_sangano_time_goes_to_collegno_not_to_nearby_orbassano(turin) -> None:
+    from territorio.planning.snai import classify
+
+    bundle, ctx = turin
+    m = bundle.layer("municipalities")
+    # the bundle's reference points are where people live (configs/torino-local.toml)
+    assert bundle.manifest["reference_points"] == {"istat_2011_centre": 311, "osm_place": 1}
+    tab, _, notes = classify(ctx, m, None, poli="official-2020-torino")
+    t = tab.set_index("pro_com_t")
+    sangano, beinasco = "001241", "001024"
+    assert t.loc[sangano, "polo_destination"] == "001090"  # Collegno
+    assert t.loc[sangano, "polo_destination_name"] == "Collegno"
+    assert t.loc[beinasco, "polo_destination_name"] == "Nichelino"
+    # every member of a polo intercomunale says where its group's times go
+    assert t.loc[["001219", "001008", "001228", "001090"], "polo_destination"].eq("001090").all()
+    assert t.loc[["001171", "001164"], "polo_destination"].eq("001164").all()
+    assert any("times measured to 001090 Collegno (configured)" in n for n in notes)
+    # with every member its own destination (the old nearest-member rule) Sangano's
+    # time went to Orbassano, nearer than Collegno
+    each = {c: c for c in OFFICIAL_POLI["official-2020-torino"].intercomunali}
+    old, _, _ = classify(ctx, m, None, poli="official-2020-torino", destinations=each)
+    o = old.set_index("pro_com_t")
+    assert o.loc[sangano, "polo_destination_name"] == "Orbassano"
+    assert o.loc[sangano, "time_to_polo_min"] < t.loc[sangano, "time_to_polo_min"]

@@ -882,6 +882,8 @@ class WinterClosureOut(_Out):
 
     ref: str | None
     name: str | None
+    municipalities: list[str] = Field(default_factory=list, description="ISTAT codes, if any")
+    above_m: float | None = Field(default=None, description="only edges at or above (m)")
     note: str
     edges_closed: int
     km_closed: float

@@ -266,8 +266,13 @@ class RoadClosure(_Strict):
     several refs separated by ``;``) or its ``name`` contains ``name``
     (case-insensitive), and, when given, its comune (``pro_com_t`` of the
     edge's midpoint) is in ``municipalities`` and its altitude (``altitude_m``
-    of the edge, DEM or ISTAT stand-in) is at least ``above_m``. Refs repeat
-    across provinces (every province has an SP 50), hence the comuni.
+    of the edge: its highest point on the DEM, else the comune's ISTAT centre
+    altitude) is at least ``above_m``. Refs repeat across provinces (every
+    province has an SP 50) and names across towns (a "Via Assietta" in many
+    of them), hence the comuni and the altitude. Without ``ref`` and
+    ``name``, ``municipalities`` and ``above_m`` together close every road of
+    those comuni at or above that altitude (the road beyond a winter barrier
+    whose ref the map lacks).
     """
 
     ref: str | None = None
@@ -284,8 +289,11 @@ class RoadClosure(_Strict):
 
     @model_validator(mode="after")
     def _what(self) -> RoadClosure:
-        if not (self.ref or self.name):
-            raise ValueError("a road closure needs ref (e.g. 'SP172') or name")
+        if not (self.ref or self.name) and not (self.municipalities and self.above_m is not None):
+            raise ValueError(
+                "a road closure needs ref (e.g. 'SP172') or name, or both municipalities "
+                "and above_m (every road of those comuni above that altitude)"
+            )
         return self
 
 
@@ -311,8 +319,15 @@ DEFAULT_WINTER_CLOSURES: tuple[RoadClosure, ...] = (
         note="SP 50 to the Colle del Nivolet (2,612 m), closed October-June beyond Chiapili",
     ),
     RoadClosure(
+        # the same road where the map gives it no ref: every road of Ceresole
+        # Reale above 1,700 m is the Nivolet road beyond Chiapili (1,667 m)
+        municipalities=["001073"],
+        above_m=1700.0,
+        note="Ceresole Reale above 1,700 m: the Nivolet road beyond Chiapili",
+    ),
+    RoadClosure(
         ref="SP173",
-        name="Assietta",
+        name="Strada dell'Assietta",
         # Usseaux, Pragelato, Sestriere, Exilles, Chiomonte, Salbertrand, Oulx, Sauze d'Oulx
         municipalities=[
             "001281",
@@ -326,6 +341,12 @@ DEFAULT_WINTER_CLOSURES: tuple[RoadClosure, ...] = (
         ],
         above_m=1800.0,
         note="Strada dell'Assietta (SP 173, 2,472 m), unpaved crest road closed in winter",
+    ),
+    RoadClosure(
+        name="Colle dell'Assietta",
+        municipalities=["001281", "001201", "001263", "001100", "001232", "001259"],
+        above_m=1800.0,
+        note="Strada militare del Colle dell'Assietta, closed in winter",
     ),
 )
 

@@ -56,6 +56,10 @@ def _fmt(v: Any) -> str:
     return "-" if not np.isfinite(f) else f"{f:.1f}"
 
 
+def _fmt2(v: Any) -> str:
+    return "-" if v is None or not np.isfinite(float(v)) else f"{float(v):.2f}"
+
+
 def winter_markdown(res: Any, *, lang: str = "it") -> str:
     """Return the report section of a :class:`~territorio.planning.winter.WinterResult`."""
     it = lang == "it"
@@ -156,7 +160,7 @@ def winter_report(
         f"(x{roads['altitude_speed_factor']:g} velocità / speed)"
     )
     for r in roads["closures"]:
-        what = r["ref"] or r["name"]
+        what = r["ref"] or r["name"] or f"{', '.join(r['municipalities'])} >= {r['above_m']:g} m"
         if r["unmatched_reason"]:
             p(f"    {what}: nessun tratto / no edge: {r['unmatched_reason']}")
         else:
@@ -164,7 +168,7 @@ def winter_report(
     p("  per categoria / per category:")
     for cat, s in summary["categories"].items():
         p(
-            f"    {cat}: +{_fmt(s['minutes_added_mean'])} min in media / on average "
+            f"    {cat}: +{_fmt2(s['minutes_added_mean'])} min in media / on average "
             f"(max +{_fmt(s['minutes_added_max'])}); oltre 30' / pushed beyond 30': "
             f"{s['residents_pushed_beyond_30']:,} residenti / residents, "
             f"{s['residents_65_pushed_beyond_30']:,} di 65+ / aged 65+; "

@@ -77,7 +77,8 @@ def closed_edges(edges: pd.DataFrame, rule: RoadClosure) -> tuple[np.ndarray, st
     See :class:`~territorio.planning.config.RoadClosure` for the matching rules.
     """
     n = len(edges)
-    hit = np.zeros(n, dtype=bool)
+    # by area and altitude only (no ref, no name): every road there
+    hit = np.full(n, not (rule.ref or rule.name), dtype=bool)
     missing = []
     if rule.ref:
         if "ref" in edges.columns:
@@ -124,6 +125,10 @@ def closed_edges(edges: pd.DataFrame, rule: RoadClosure) -> tuple[np.ndarray, st
     return hit, why
 
 
+def _rule_label(r: dict[str, Any]) -> str:
+    return str(r["ref"] or r["name"] or f"{','.join(r['municipalities'])} >= {r['above_m']:g} m")
+
+
 def winter_edges(edges: pd.DataFrame, cfg: WinterConfig) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Return the road edges with the winter closures and altitude factor applied.
 
@@ -145,6 +150,8 @@ def winter_edges(edges: pd.DataFrame, cfg: WinterConfig) -> tuple[pd.DataFrame, 
             {
                 "ref": rule.ref,
                 "name": rule.name,
+                "municipalities": list(rule.municipalities),
+                "above_m": rule.above_m,
                 "note": rule.note,
                 "edges_closed": int(hit.sum()),
                 "km_closed": round(float(length[hit].sum()) / 1000, 2),
@@ -299,7 +306,7 @@ def run_winter(
     e_w, road_report = winter_edges(edges, winter)
     for r in road_report["closures"]:
         if r["unmatched_reason"]:
-            notes.append(f"closure {r['ref'] or r['name']}: {r['unmatched_reason']}")
+            notes.append(f"closure {_rule_label(r)}: {r['unmatched_reason']}")
     wctx = context_with_edges(ctx, nodes, e_w)
 
     svc = base.services

@@ -33,8 +33,10 @@ def test_winter_preset_runs_and_explains_what_it_could_not_match(plan_client: Te
     assert out.name == "winter" and out.winter is not None
     w = out.winter
     assert w.edges_closed == 0 and w.edges_slowed == 0
-    assert [c.ref for c in w.closures] == ["SP172", "SP50", "SP173"]
-    assert all(c.unmatched_reason and "ref" in c.unmatched_reason for c in w.closures)
+    assert [c.ref for c in w.closures] == ["SP172", "SP50", None, "SP173", None]
+    # no ref, name, comune or altitude on these edges: every rule says what is missing
+    assert all(c.unmatched_reason and "column" in c.unmatched_reason for c in w.closures)
+    assert w.closures[2].municipalities == ["001073"] and w.closures[2].above_m == 1700
     assert w.edges_without_altitude > 0
     assert out.changed == 0 and out.class_changes == 0
     assert [m.pro_com_t for m in out.items] == ["001001", "001002", "001003"]

@@ -169,8 +169,13 @@ def test_closure_matching_rules() -> None:
     assert not hit.any()
     _, why = closed_edges(edges.drop(columns=["ref"]), RoadClosure(ref="SP172"))
     assert why is not None and "ref" in why
+    # by area and altitude only: every road of Carlo at or above 1,000 m
+    hit, _ = closed_edges(edges, RoadClosure(municipalities=["001903"], above_m=1000))
+    assert hit.tolist() == [False, True, False, False, False]
     with pytest.raises(ValueError, match="ref"):
         RoadClosure()
+    with pytest.raises(ValueError, match="above_m"):
+        RoadClosure(municipalities=["001903"])
 
 
 def test_winter_presets_and_variants() -> None:

@@ -83,11 +83,11 @@ def closed_edges(edges: pd.DataFrame, rule: RoadClosure) -> tuple[np.ndarray, st
     if rule.ref:
         if "ref" in edges.columns:
             want = _norm_ref(rule.ref)
-            refs = edges["ref"].fillna("").astype(str)
-            hit |= np.array(
-                [want in {_norm_ref(r) for r in x.split(";")} if x else False for x in refs],
-                dtype=bool,
-            )
+            refs = edges["ref"].fillna("").astype(str).str.upper()
+            refs = refs.str.replace(_NORM.pattern, "", regex=True)
+            # one of the ';'-separated refs of the edge equals the wanted one
+            pattern = rf"(?:^|;){re.escape(want)}(?:;|$)"
+            hit |= refs.str.contains(pattern, regex=True).to_numpy(dtype=bool)
         else:
             missing.append("ref")
     if rule.name:

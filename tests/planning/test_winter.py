@@ -169,6 +169,10 @@ def test_closure_matching_rules() -> None:
     assert not hit.any()
     _, why = closed_edges(edges.drop(columns=["ref"]), RoadClosure(ref="SP172"))
     assert why is not None and "ref" in why
+    # several refs on one edge, spacing and case ignored, no prefix match
+    refs = pd.DataFrame({"ref": ["SP 172;SS24", "SP1721", "sp-172", "", None], "length_m": 1.0})
+    hit, _ = closed_edges(refs, RoadClosure(ref="SP172"))
+    assert hit.tolist() == [True, False, True, False, False]
     # by area and altitude only: every road of Carlo at or above 1,000 m
     hit, _ = closed_edges(edges, RoadClosure(municipalities=["001903"], above_m=1000))
     assert hit.tolist() == [False, True, False, False, False]

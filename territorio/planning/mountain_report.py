@@ -80,17 +80,25 @@ def winter_markdown(res: Any, *, lang: str = "it") -> str:
         "",
         "| "
         + (
-            "categoria | minuti in più (media) | residenti oltre 30' | di cui 65+ | irraggiungibili"
+            "servizio | minuti in più (media, max) | residenti spinti oltre 30' | di cui 65+ | "
+            "irraggiungibili"
             if it
-            else "category | minutes added (mean) | residents pushed beyond 30' | of them 65+ | "
-            "unreachable"
+            else "service | minutes added (mean, max) | residents pushed beyond 30' | of them "
+            "65+ | unreachable"
         )
         + " |",
         "|---|---|---|---|---|",
     ]
+    from territorio.planning.marginality import category_label
+
     for cat, c in s["categories"].items():
+        added = (
+            ("nessun dato" if it else "no data")
+            if c["minutes_added_mean"] is None
+            else f"{_fmt2(c['minutes_added_mean'])} (max {_fmt(c['minutes_added_max'])})"
+        )
         out.append(
-            f"| {cat} | {_fmt(c['minutes_added_mean'])} | {c['residents_pushed_beyond_30']:,} | "
+            f"| {category_label(cat, lang)} | {added} | {c['residents_pushed_beyond_30']:,} | "
             f"{c['residents_65_pushed_beyond_30']:,} | {c['residents_unreachable']:,} |"
         )
     out.append("")
@@ -98,7 +106,10 @@ def winter_markdown(res: Any, *, lang: str = "it") -> str:
     head = "Comuni che cambiano classe SNAI" if it else "Comuni changing SNAI class"
     out.append(f"{head}: {len(ch)}")
     for c in ch:
-        out.append(f"- {c['name']}: {c['summer']} → {c['winter']}")
+        out.append(
+            f"- {c['name']}: {c['summer']} → {c['winter']} "
+            f"({_fmt(c['polo_min_summer'])} → {_fmt(c['polo_min_winter'])} min)"
+        )
     for c in s["clusters_appearing"]:
         name = c["name_it"] if it else c["name_en"]
         tag = ("nuovo" if it else "new") if c["new"] else ("esteso" if it else "grown")

@@ -194,3 +194,16 @@ def test_unknown_closed_service_is_an_error() -> None:
     ctx, base, edges, nodes = _world()
     with pytest.raises(NotFoundError, match="ph:nope"):
         run_winter(ctx, base, edges, nodes, CFG, WinterConfig(closed_services=["ph:nope"]))
+
+
+def test_report_section_in_both_languages() -> None:
+    from territorio.planning.mountain_report import winter_markdown
+
+    ctx, base, edges, nodes = _world()
+    res = run_winter(ctx, base, edges, nodes, CFG, WinterConfig(closures=[RoadClosure(ref="SP50")]))
+    it = winter_markdown(res, lang="it")
+    en = winter_markdown(res, lang="en")
+    assert "## Scenario invernale «winter»" in it and "## Winter scenario «winter»" in en
+    # Eco (300 residents) cut off: counted as unreachable, its class "unreachable"
+    assert "| Farmacia |" in it and "| 300 |" in it
+    assert "Eco: D → unreachable" in en

@@ -185,6 +185,16 @@ def apply_mountain(
             "edges_capped": int(capped.sum()),
             "hairpins": int(cv.hairpins[car].sum()),
             "edges_with_hairpins": int((cv.hairpins[car] > 0).sum()),
+            # service roads and local streets hold turning loops and car-park rings:
+            # the count by class tells the tornanti of through roads apart
+            "hairpins_by_class": {
+                str(k): int(v)
+                for k, v in pd.Series(cv.hairpins[car])
+                .groupby(e["highway"].astype(str).to_numpy()[car])
+                .sum()
+                .items()
+                if v
+            },
             "model": "D.M. 5/11/2001: V = sqrt(127 R (q + f_t(V)))",
             "superelevation": params.superelevation,
         }

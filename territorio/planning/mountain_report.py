@@ -267,6 +267,15 @@ def effect_report(
             else f"non applicata / not applied ({cv.get('reason')})"
         )
     )
+    by_class = cv.get("hairpins_by_class") or {}
+    if by_class:
+        main = ("primary", "secondary", "tertiary", "trunk", "unclassified", "minor")
+        p(
+            "  tornanti per classe / hairpins by class: "
+            + ", ".join(f"{k} {by_class[k]:,}" for k in main if k in by_class)
+            + f" (altre / other {sum(v for k, v in by_class.items() if k not in main):,}: "
+            "anelli di servizio, parcheggi / service loops, car parks)"
+        )
     climbs_out: list[dict[str, Any]] = []
     p("Salite / climbs")
     for o, d, label in climbs if climbs is not None else DEFAULT_CLIMBS:

@@ -189,6 +189,7 @@ class ServiceSourceConfig(_Strict):
         "osm_overpass",
         "osm_pbf",
         "osm_geojson",
+        "osm_tiles",
         "gisco_healthcare",
         "iccu_libraries",
         "viaggiatreno_stations",
@@ -215,6 +216,12 @@ class ServiceSourceConfig(_Strict):
     encoding: str | None = None
     #: Only keep these categories from this source (default: all it yields).
     categories: list[str] | None = None
+    #: Date of the data (ISO ``YYYY-MM-DD``) when the source does not carry it,
+    #: e.g. the OSM extract an ``osm_tiles`` tile set was made from.
+    data_date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}")
+    #: What the source was made from, for the provenance (e.g. ``"Geofabrik
+    #: italy/nord-ovest extract"`` for a tile set).
+    extract: str | None = None
 
 
 class ServicesConfig(_Strict):

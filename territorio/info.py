@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+import pyarrow.parquet as pq
+
 from territorio.bundle import Bundle
 from territorio.categories import CATEGORIES
 
@@ -79,6 +82,8 @@ def format_info(bundle: Bundle) -> str:
             f" of {cov['grid_residents']:,.0f}"
             f" ({cov['grid_residents_covered'] / max(cov['grid_residents'], 1):.1%})"
         )
+    lines += _roads_by_class(bundle)
+    lines += _services_by_source(bundle)
     refs = m.get("reference_points")
     if refs:
         lines += ["", "reference points of the municipalities (ref_source)"]
@@ -94,3 +99,43 @@ def _osm_line(m: dict[str, Any]) -> str:
     if services:
         line += f"; services {', '.join(services)}"
     return line
+
+
+def _columns(bundle: Bundle, layer: str, columns: list[str]) -> pd.DataFrame | None:
+    path = bundle.path / f"{layer}.parquet"
+    if not path.is_file():
+        return None
+    present = set(pq.read_schema(path).names)
+    return pd.read_parquet(path, columns=[c for c in columns if c in present])
+
+
+def _roads_by_class(bundle: Bundle) -> list[str]:
+    """Junctions, edges and kilometres per road class."""
+    e = _columns(bundle, "road_edges", ["u", "v", "highway", "length_m"])
+    if e is None or e.empty:
+        return []
+    junctions = len(pd.unique(pd.concat([e["u"], e["v"]], ignore_index=True)))
+    lines = [
+        "",
+        f"roads by class ({junctions:,} junctions, {len(e):,} edges, "
+        f"{e['length_m'].sum() / 1000:,.0f} km)",
+    ]
+    g = e.groupby("highway")["length_m"].agg(["size", "sum"]).sort_values("sum", ascending=False)
+    lines += [
+        f"  {h!s:<18}{int(r['size']):>9,} edges {r['sum'] / 1000:>10,.1f} km"
+        for h, r in g.iterrows()
+    ]
+    return lines
+
+
+def _services_by_source(bundle: Bundle) -> list[str]:
+    """Services per category and source (after merging duplicates)."""
+    s = _columns(bundle, "services", ["category", "source"])
+    if s is None or s.empty:
+        return []
+    g = s.groupby(["category", "source"]).size()
+    lines = ["", "services per category and source"]
+    for cat in g.index.get_level_values(0).unique():
+        parts = ", ".join(f"{src} {n:,}" for src, n in g[cat].sort_values(ascending=False).items())
+        lines.append(f"  {cat:<18}{parts}")
+    return lines

@@ -119,3 +119,23 @@ def test_bridges_make_no_junction(province: Bundle) -> None:
     ]  # fmt: skip
     print("bridge/ground 2+2 nodes", len(crossing), "suspects", len(suspects))
     assert len(suspects) <= 0.01 * len(crossing) + 2
+
+
+def test_underserved_clusters_are_valleys(province: Bundle) -> None:
+    from territorio.planning.run import default_plan_dir
+
+    plan = default_plan_dir(province.path)
+    members = pd.read_parquet(plan / "municipalities.parquet").set_index("pro_com_t")
+    cluster = members["cluster_id"]
+    balme, ala, groscavallo = "001019", "001003", "001118"
+    ceresole, noasca, locana = "001073", "001165", "001134"
+    usseglio = "001282"
+    # the Valli di Lanzo leave by their mouth at Germagnano / Lanzo; Valle Orco by Cuorgnè
+    assert cluster[balme] == cluster[ala] == cluster[groscavallo] is not None
+    assert members.loc[balme, "gateway"] in {"001113", "001128"}  # Germagnano, Lanzo
+    assert cluster[ceresole] == cluster[noasca] == cluster[locana] is not None
+    # Balme borders Ceresole Reale and Usseglio across the ridges: other valleys
+    assert cluster[balme] != cluster[ceresole]
+    assert cluster[balme] != cluster[usseglio]
+    clusters = pd.read_csv(plan / "clusters.csv", dtype=str)
+    assert clusters["gateway_name"].notna().all()

@@ -21,24 +21,26 @@ FULL = {
 }  # fmt: skip
 PARTIAL_COUNT = 45
 
-# Services per category after merging duplicates within 50 m (measured). Schools
-# and childcare come only from the MIUR registry of the city of Turin; doctors,
-# social facilities, town halls, digital help and banks have no source: "no data".
+# Services per category after merging duplicates within 50 m (measured). The OSM
+# POIs of the 2021 vector tiles cover the whole area (pharmacies, doctors, schools
+# whose name says the level, nursing homes, town halls, banks, ...); the registries
+# win the merge where they overlap (Turin's pharmacies and schools, GISCO hospitals,
+# ICCU libraries, ViaggiaTreno stations). Digital help has no source: "no data".
 CATEGORY_COUNTS = {
-    "hospital": 53,
-    "primary_care": 0,
-    "pharmacy": 445,
-    "primary_school": 137,
-    "secondary_school": 151,
-    "childcare": 216,
-    "post_office": 141,
-    "library": 759,
-    "social_facility": 0,
-    "town_hall": 0,
-    "railway_station": 123,
+    "hospital": 115,  # 53 GISCO + 62 OSM (16 OSM ones merged within 50 m)
+    "primary_care": 125,
+    "pharmacy": 910,  # 279 registry (Turin) + 631 OSM (265 OSM merged into the registry)
+    "primary_school": 342,
+    "secondary_school": 332,
+    "childcare": 521,
+    "post_office": 377,
+    "library": 821,
+    "social_facility": 42,
+    "town_hall": 385,
+    "railway_station": 124,  # 123 ViaggiaTreno + Torino Porta Susa (> 50 m from it)
     "pt_stop": 6497,
     "digital_help": 0,
-    "bank_atm": 0,
+    "bank_atm": 442,
 }
 
 
@@ -69,7 +71,8 @@ def test_roads(torino: Bundle) -> None:
 def test_service_category_counts(torino: Bundle) -> None:
     cats = torino.manifest["service_categories"]
     assert {c: v["count"] for c, v in cats.items()} == CATEGORY_COUNTS
-    assert cats["primary_school"]["coverage"] == ["001272"]
+    assert cats["primary_school"]["coverage"] == "area"  # the tiles cover the whole area
+    assert cats["primary_school"]["sources"] == ["miur", "osm"]
     assert cats["pharmacy"]["coverage"] == "area"
     assert cats["digital_help"]["status"] == "no_data"
     s = torino.layer("services")

@@ -225,6 +225,7 @@ def read_layer(
     layer: str,
     *,
     bbox: tuple[float, float, float, float] | None = None,
+    mask: BaseGeometry | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one layer of a tile set with all its attributes as columns (EPSG:3857).
 
@@ -236,6 +237,10 @@ def read_layer(
         Layer name, e.g. ``"transportation"`` or ``"poi"``.
     bbox
         Only tiles touching this box (lon/lat, EPSG:4326) are read.
+    mask
+        Only features intersecting this geometry (EPSG:3857, e.g. buffers
+        around a few points far apart) are read; one read instead of one per
+        box. Not together with ``bbox``.
 
     Returns
     -------
@@ -265,7 +270,9 @@ def read_layer(
         x0, y0 = tr.transform(bbox[0], bbox[1])
         x1, y1 = tr.transform(bbox[2], bbox[3])
         box = (x0, y0, x1, y1)
-    df = pyogrio.read_dataframe(tiles.gdal_path, layer=layer, bbox=box, **opts)
+    if mask is not None and box is not None:
+        raise ValueError("read_layer: give bbox or mask, not both")
+    df = pyogrio.read_dataframe(tiles.gdal_path, layer=layer, bbox=box, mask=mask, **opts)
     attrs = _expand_json(df["json"] if "json" in df.columns else pd.Series([], dtype=object))
     attrs.index = df.index
     out = gpd.GeoDataFrame(attrs, geometry=df.geometry.to_numpy(), crs=3857)

@@ -16,7 +16,7 @@ longest population-weighted time when that is not available).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -62,6 +62,7 @@ def find_clusters(
     categories: Sequence[str] = (),
     beyond_min: int = 30,
     adj: sp.csr_matrix | None = None,
+    gateway: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Flag municipalities and group them into contiguous clusters.
 
@@ -86,6 +87,10 @@ def find_clusters(
         Minutes for the "residents beyond" figures (15, 30, 45 or 60).
     adj
         Precomputed adjacency (same row order as ``municipalities``).
+    gateway
+        Maps the flagged mask to each comune's valley gateway code
+        (:func:`territorio.planning.valleys.gateways`); flagged neighbours join
+        one cluster only when they share it. None: a shared boundary is enough.
 
     Returns
     -------
@@ -113,6 +118,12 @@ def find_clusters(
     flagged = by_score | by_class
     if adj is None:
         adj = adjacency(m)
+    gate = np.full(len(m), None, dtype=object)
+    if gateway is not None:
+        from territorio.planning.valleys import gateway_links
+
+        gate = gateway(flagged)
+        adj = gateway_links(adj, gate)
     labels = components_of(adj, flagged)
 
     pop = pd.to_numeric(m.get("pop_total", 0), errors="coerce").fillna(0).to_numpy(float)
@@ -133,8 +144,10 @@ def find_clusters(
             "flag_reason": reason,
             "score": score,
             "snai_class": cls.to_numpy(),
+            "gateway": gate,
         }
     )
+    name_of = dict(zip(m["pro_com_t"], m["name"].astype(str), strict=True))
 
     beyond = None
     if access_municipalities is not None and len(categories):
@@ -155,7 +168,9 @@ def find_clusters(
         ok = np.isfinite(sc)
         wsum = pop[sel][ok].sum()
         mean_score = float((sc[ok] * pop[sel][ok]).sum() / wsum) if wsum > 0 else float("nan")
-        lacking, text_it, text_en = _lacking(codes, idx, beyond, categories, beyond_min, pop[sel])
+        lacking, text_it, text_en = _lacking(
+            codes, idx, beyond, categories, beyond_min, pop[sel], pop65[sel]
+        )
         order = np.argsort(-pop[sel], kind="stable")
         rows.append(
             {
@@ -173,6 +188,8 @@ def find_clusters(
                 "lacking": ",".join(lacking),
                 "lacking_text_it": text_it,
                 "lacking_text_en": text_en,
+                "gateway": _common(gate[sel]),
+                "gateway_name": name_of.get(str(_common(gate[sel])), ""),
             }
         )
     clusters = pd.DataFrame(
@@ -192,6 +209,8 @@ def find_clusters(
             "lacking",
             "lacking_text_it",
             "lacking_text_en",
+            "gateway",
+            "gateway_name",
         ],
     )
     clusters = clusters.sort_values(["need", "pop_total"], ascending=False, kind="stable")
@@ -214,11 +233,25 @@ def _lacking(
     categories: Sequence[str],
     beyond_min: int,
     pops: np.ndarray,
+    pops65: np.ndarray | None = None,
 ) -> tuple[list[str], str, str]:
-    """Categories most lacking in a cluster, with a sentence in Italian and English."""
+    """Categories most lacking in a cluster, with a sentence in Italian and English.
+
+    Residents beyond the threshold are each comune's ISTAT residents (and 65+)
+    times the share of its grid residents beyond it, so the figures add up to
+    the cluster's residents (the census grid of 2021 counts a few more or
+    fewer people than ISTAT's 2023 register).
+    """
     if beyond is not None:
-        b = beyond[beyond["pro_com_t"].isin(codes)]
-        g = b.groupby("category")[[f"pop_beyond_{beyond_min}", f"pop65_beyond_{beyond_min}"]].sum()
+        b = beyond[beyond["pro_com_t"].isin(codes)].copy()
+        pop_of = pd.Series(pops, index=codes)
+        pop65_of = pd.Series(pops if pops65 is None else pops65, index=codes)
+        col, col65 = f"pop_beyond_{beyond_min}", f"pop65_beyond_{beyond_min}"
+        share, share65 = f"share_beyond_{beyond_min}", f"share65_beyond_{beyond_min}"
+        if {share, share65} <= set(b.columns):
+            b[col] = b[share].fillna(0) * b["pro_com_t"].map(pop_of)
+            b[col65] = b[share65].fillna(0) * b["pro_com_t"].map(pop65_of)
+        g = b.groupby("category")[[col, col65]].sum()
         g = g[g.iloc[:, 0] > 0].sort_values(g.columns[0], ascending=False).head(3)
         cats = [str(c) for c in g.index]
         n_all = [round(float(v)) for v in g.iloc[:, 0]]
@@ -252,3 +285,9 @@ def _lacking(
         for c, j in zip(cats, order, strict=True)
     )
     return cats, it, en
+
+
+def _common(values: np.ndarray) -> str | None:
+    """Return the most frequent non-null value (the cluster's gateway), or None."""
+    known = [str(v) for v in values if v is not None and pd.notna(v)]
+    return max(set(known), key=known.count) if known else None

@@ -417,6 +417,10 @@ class PlanConfig(_Strict):
     #: road (Balme and Usseglio, an hour apart) are different valleys. None:
     #: a shared boundary is enough.
     valley_link_min: float | None = Field(default=25.0, gt=0, le=180)
+    #: Flagged neighbours join one cluster only when their fastest roads to the
+    #: SNAI polo leave the flagged area through the same comune (the valley
+    #: mouth): see :mod:`territorio.planning.valleys`.
+    valley_gateways: bool = True
     siting: SitingConfig | None = SitingConfig()
     scenario: ScenarioConfig | None = None
     #: Winter scenario variants (``[[winter]]``); the ``winter`` preset is

@@ -175,6 +175,13 @@ def run_plan(
         valley_adj = adj
         if cfg.valley_link_min is not None:
             valley_adj = _valley_adjacency(ctx, m, adj, cfg.valley_link_min * 60.0)
+        destination = snai.set_index(snai["pro_com_t"].astype(str))["polo_destination"]
+
+        def gateway(flagged: np.ndarray) -> np.ndarray:
+            from territorio.planning.valleys import gateways
+
+            return gateways(ctx, m, destination, flagged)
+
         members, clusters = steps.run(
             "clusters",
             lambda: find_clusters(
@@ -186,6 +193,7 @@ def run_plan(
                 access_municipalities=am,
                 categories=cfg.basket(),
                 adj=valley_adj,
+                gateway=gateway if cfg.valley_gateways else None,
             ),
         )
 
@@ -284,7 +292,7 @@ def run_plan(
         )
         table = table.rename(columns={"status": "index_status"})
         table = table.merge(
-            members[["pro_com_t", "flagged", "flag_reason", "cluster_id"]],
+            members[["pro_com_t", "flagged", "flag_reason", "cluster_id", "gateway"]],
             on="pro_com_t",
             how="left",
         )

@@ -200,6 +200,20 @@ class WinterResult:
     notes: list[str] = field(default_factory=list)
 
 
+def _gateway_rule(cfg: PlanConfig, ctx: Any, m: pd.DataFrame, snai: pd.DataFrame) -> Any:
+    """Return the plan's valley-gateway rule for clusters on this season's roads, or None."""
+    if not cfg.valley_gateways or "polo_destination" not in snai.columns:
+        return None
+    destination = snai.set_index(snai["pro_com_t"].astype(str))["polo_destination"]
+
+    def gateway(flagged: np.ndarray) -> np.ndarray:
+        from territorio.planning.valleys import gateways
+
+        return gateways(ctx, m, destination, flagged)
+
+    return gateway
+
+
 def _minutes(x: Any) -> float | None:
     v = float(x)
     return round(v, 1) if np.isfinite(v) else None
@@ -448,10 +462,22 @@ def run_winter(
         adj_s = _valley_adjacency(ctx, m, base.adj, cfg.valley_link_min * 60.0)
         adj_w = _valley_adjacency(wctx, m, base.adj, cfg.valley_link_min * 60.0)
     mem_s, clusters_s = find_clusters(
-        m, idx_s, snai_s, access_municipalities=am_s, adj=adj_s, **cl_kw
+        m,
+        idx_s,
+        snai_s,
+        access_municipalities=am_s,
+        adj=adj_s,
+        gateway=_gateway_rule(cfg, ctx, m, snai_s),
+        **cl_kw,
     )
     mem_w, clusters_w = find_clusters(
-        m, idx_w, snai_w, access_municipalities=am_w, adj=adj_w, **cl_kw
+        m,
+        idx_w,
+        snai_w,
+        access_municipalities=am_w,
+        adj=adj_w,
+        gateway=_gateway_rule(cfg, wctx, m, snai_w),
+        **cl_kw,
     )
 
     def by_code(df: pd.DataFrame, col: str) -> np.ndarray:

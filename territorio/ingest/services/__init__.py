@@ -6,6 +6,7 @@ whose ``counts`` say how many rows were read, kept and dropped and why;
 :func:`merge_services` concatenates the sources and merges the duplicates
 between them. Category mappings are documented in
 :mod:`territorio.ingest.services.osm_tags` (OpenStreetMap),
+:mod:`territorio.ingest.services.vector_tiles` (OpenMapTiles ``poi`` layer),
 :mod:`territorio.ingest.services.registries` (official registries, GTFS) and
 :mod:`territorio.ingest.services.table` (user tables).
 """
@@ -38,12 +39,13 @@ __all__ = [
 
 
 def _adapters() -> dict[str, Callable[..., SourceResult]]:
-    from territorio.ingest.services import registries, table
+    from territorio.ingest.services import registries, table, vector_tiles
     from territorio.ingest.services._osm import load_osm_geojson, load_osm_pbf
 
     return {
         "osm_pbf": load_osm_pbf,
         "osm_geojson": load_osm_geojson,
+        "osm_tiles": vector_tiles.load_osm_tiles,
         "gisco_healthcare": registries.load_gisco_healthcare,
         "iccu_libraries": registries.load_iccu_libraries,
         "viaggiatreno_stations": registries.load_viaggiatreno_stations,

@@ -10,6 +10,7 @@ report.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,12 @@ def test_bundle_says_where_there_is_no_dem(torino_bundle: Any) -> None:
     e = torino_bundle.layer("road_edges")
     assert (e["geometry_kind"] == "straight_standin").all()
     assert torino_bundle.manifest["roads"]["mountain"]["curvature"]["applied"] is False
+    from territorio.info import format_info
+
+    info = format_info(torino_bundle)
+    n = len(el["municipalities"]["without_dem"])
+    assert re.search(rf"comuni without DEM\s+{n}\b", info)
+    assert "curvature" in info and "straight stand-in" in info
 
 
 def test_winter_and_effect_commands(torino_bundle: Any, tmp_path: Path, capsys: Any) -> None:

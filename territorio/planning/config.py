@@ -444,6 +444,15 @@ class PlanConfig(_Strict):
             )
         return v
 
+    @field_validator("winter")
+    @classmethod
+    def _winter_names(cls, v: list[WinterConfig]) -> list[WinterConfig]:
+        names = [w.name for w in v]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"winter scenario names must be unique, repeated: {', '.join(dup)}")
+        return v
+
     @field_validator("poli_intercomunali")
     @classmethod
     def _inter(cls, v: list[str]) -> list[str]:

@@ -188,6 +188,8 @@ def test_winter_presets_and_variants() -> None:
     assert cfg.winter_scenario("gennaio").altitude_m == 800
     with pytest.raises(ConfigError, match="gennaio"):
         cfg.winter_scenario("febbraio")
+    with pytest.raises(ValueError, match="unique"):
+        PlanConfig(winter=[WinterConfig(name="a"), WinterConfig(name="a")])
 
 
 def test_unknown_closed_service_is_an_error() -> None:
@@ -207,3 +209,19 @@ def test_report_section_in_both_languages() -> None:
     # Eco (300 residents) cut off: counted as unreachable, its class "unreachable"
     assert "| Farmacia |" in it and "| 300 |" in it
     assert "Eco: D → unreachable" in en
+
+
+def test_winter_variant_from_a_plan_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from territorio.planning.run import load_plan_config
+
+    p = tmp_path / "plan.toml"
+    p.write_text(
+        '[plan]\npoli = ["001901"]\n\n[[plan.winter]]\nname = "gennaio"\naltitude_m = 800\n'
+        '[[plan.winter.closures]]\nref = "SP 172"\nabove_m = 1500\n',
+        encoding="utf-8",
+    )
+    w = load_plan_config(p).winter_scenario("gennaio")
+    assert w.altitude_m == 800 and [c.ref for c in w.closures] == ["SP 172"]
+    p.write_text("[plan]\n[[plan.winter]]\naltitud_m = 800\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="altitud_m"):
+        load_plan_config(p)

@@ -13,6 +13,8 @@ Carlo 20 (over SP172), Delta 29 (over SP172), Eco 39.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -211,7 +213,7 @@ def test_report_section_in_both_languages() -> None:
     assert "Eco: D → unreachable" in en
 
 
-def test_winter_variant_from_a_plan_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_winter_variant_from_a_plan_file(tmp_path: Path) -> None:
     from territorio.planning.run import load_plan_config
 
     p = tmp_path / "plan.toml"

@@ -200,6 +200,17 @@ class WinterResult:
     notes: list[str] = field(default_factory=list)
 
 
+def _cached(base: Any, key: tuple[Any, ...], compute: Any) -> Any:
+    """Return ``compute()`` once per baseline and key (summer results between scenarios)."""
+    cache = getattr(base, "cache", None)
+    if cache is None:
+        return compute()
+    k = repr(key)
+    if k not in cache:
+        cache[k] = compute()
+    return cache[k]
+
+
 def _gateway_rule(cfg: PlanConfig, ctx: Any, m: pd.DataFrame, snai: pd.DataFrame) -> Any:
     """Return the plan's valley-gateway rule for clusters on this season's roads, or None."""
     if not cfg.valley_gateways or "polo_destination" not in snai.columns:
@@ -335,6 +346,10 @@ def run_winter(
         )
     gone = ids.isin(winter.closed_services).to_numpy()
     svc_w = svc[~gone]
+
+    def svc_cat(cat: str) -> pd.DataFrame:
+        return svc[svc["category"] == cat]
+
     cats = list(winter.categories or cfg.basket())
     for c in svc.loc[gone, "category"].astype(str).unique():
         if c not in cats:
@@ -349,7 +364,9 @@ def run_winter(
     wide = pd.DataFrame(index=codes)
     summary_cats: dict[str, Any] = {}
     for cat in cats:
-        c0, m0 = indicators(ctx, svc[svc["category"] == cat], cat)
+        c0, m0 = _cached(
+            base, ("summer", id(ctx), cat), lambda cat=cat: indicators(ctx, svc_cat(cat), cat)
+        )
         c1, m1 = indicators(wctx, svc_w[svc_w["category"] == cat], cat)
         new_m.append(m1)
         new_c.append(c1)
@@ -422,7 +439,11 @@ def run_winter(
     from territorio.errors import DataValidationError
 
     try:
-        snai_s, _, _ = classify_with(cfg, ctx, m, svc, adj=base.adj)
+        snai_s = _cached(
+            base,
+            ("summer_snai", id(ctx), id(cfg)),
+            lambda: classify_with(cfg, ctx, m, svc, adj=base.adj)[0],
+        )
         snai_w, _, snotes = classify_with(cfg, wctx, m, svc_w, adj=base.adj)
         notes += [f"winter classification: {n}" for n in snotes]
     except DataValidationError as exc:
@@ -459,7 +480,11 @@ def run_winter(
     if cfg.valley_link_min is not None and base.adj is not None:
         from territorio.planning.run import _valley_adjacency
 
-        adj_s = _valley_adjacency(ctx, m, base.adj, cfg.valley_link_min * 60.0)
+        adj_s = _cached(
+            base,
+            ("summer_valleys", id(ctx), cfg.valley_link_min),
+            lambda: _valley_adjacency(ctx, m, base.adj, cfg.valley_link_min * 60.0),
+        )
         adj_w = _valley_adjacency(wctx, m, base.adj, cfg.valley_link_min * 60.0)
     mem_s, clusters_s = find_clusters(
         m,

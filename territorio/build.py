@@ -145,7 +145,7 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
     t_start = time.perf_counter()
     cache_dir = Path(cfg.resolve(cfg.cache_dir) or "data/cache")
     target = Path(cfg.resolve(cfg.output_dir) or "data") / cfg.area.slug
-    n_steps = 3 + bool(cfg.istat.classifications) + bool(cfg.population.location)
+    n_steps = 4 + bool(cfg.istat.classifications) + bool(cfg.population.location)
     steps = _Steps(n_steps + len(cfg.services.sources), stream)
     provenance: dict[str, Any] = {}
 
@@ -201,6 +201,16 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
     )
     provenance["roads"] = roads.provenance.to_dict()
 
+    mountain = steps.run(
+        "elevation, curvature, gradient",
+        lambda: _mountain(cfg, roads, munis, cells),
+        _mountain_line,
+    )
+    roads = roads._replace(nodes=mountain["nodes"], edges=mountain["edges"])
+    munis, cells = mountain["municipalities"], mountain["cells"]
+    if mountain["provenance"]:
+        provenance["elevation"] = mountain["provenance"]
+
     share, flag = coverage_flags(munis, roads.coverage)
     munis["network_coverage_share"] = share
     munis["network_coverage"] = flag
@@ -254,7 +264,13 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
         "osm_timestamps": osm_stamps,
         "sources": provenance,
         "coverage": mapping(roads.coverage),
-        "roads": {"source": cfg.roads.source, "modes": roads.modes, "report": roads.report},
+        "roads": {
+            "source": cfg.roads.source,
+            "modes": roads.modes,
+            "report": roads.report,
+            "mountain": mountain["roads_report"],
+        },
+        "elevation": mountain["elevation_report"],
         "reference_points": {
             str(k): int(v) for k, v in munis["ref_source"].value_counts().sort_index().items()
         },
@@ -278,6 +294,82 @@ def build_bundle(cfg: BuildConfig, *, stream: TextIO | None = sys.stderr) -> Bun
             flush=True,
         )
     return bundle
+
+
+def _mountain(
+    cfg: BuildConfig, roads: Any, munis: gpd.GeoDataFrame, cells: gpd.GeoDataFrame | None
+) -> dict[str, Any]:
+    """Elevation of nodes, edges, cells and comuni; curvature and gradient of car times."""
+    from territorio.ingest.elevation import load_dem
+    from territorio.ingest.gradient import GradientParams
+    from territorio.ingest.mountain import MountainParams, apply_mountain, sample_areas
+
+    mc = cfg.roads.mountain
+    dem = None
+    if cfg.elevation.locations:
+        dem = load_dem(
+            [cfg.resolve(p) for p in cfg.elevation.locations],
+            void_fill_px=cfg.elevation.void_fill_px,
+        )
+    params = MountainParams(
+        curvature=mc.curvature,
+        gradient=mc.gradient,
+        superelevation=mc.superelevation,
+        step_m=mc.step_m,
+        window_m=mc.window_m,
+        hairpin_turn_deg=mc.hairpin_turn_deg,
+        hairpin_arc_m=mc.hairpin_arc_m,
+        grade=GradientParams(
+            piece_m=mc.grade_piece_m,
+            up_threshold_pct=mc.up_threshold_pct,
+            up_loss_per_pct=mc.up_loss_per_pct,
+            up_min_factor=mc.up_min_factor,
+            down_threshold_pct=mc.down_threshold_pct,
+            down_loss_per_pct=mc.down_loss_per_pct,
+            down_min_factor=mc.down_min_factor,
+        ),
+    )
+    res = apply_mountain(
+        roads.nodes,
+        roads.edges,
+        params=params,
+        dem=dem,
+        straight_standin=cfg.roads.source == "edges",
+        municipalities=munis,
+    )
+    munis2, cells2, area_report = sample_areas(dem, munis, cells)
+    elevation_report: dict[str, Any] = {
+        "dem": dem is not None,
+        "tiles": [p.location for p in dem.provenance] if dem is not None else [],
+        "bounds": list(dem.bounds) if dem is not None else None,
+        "voids_read": dem.voids_read if dem is not None else 0,
+        "voids_filled": dem.voids_filled if dem is not None else 0,
+        "nodes": res.report["nodes"],
+        "edges": res.report["edges"],
+        **area_report,
+    }
+    roads_report = {k: v for k, v in res.report.items() if k not in ("nodes", "edges")}
+    return {
+        "nodes": res.nodes,
+        "edges": res.edges,
+        "municipalities": munis2,
+        "cells": cells2,
+        "provenance": [p.to_dict() for p in dem.provenance] if dem is not None else [],
+        "roads_report": roads_report,
+        "elevation_report": elevation_report,
+    }
+
+
+def _mountain_line(r: dict[str, Any]) -> str:
+    e = r["elevation_report"]
+    nodes = e["nodes"]
+    line = f"{nodes['with_dem']:,} of {nodes['total']:,} junctions with DEM altitude"
+    if "residents_with_dem" in e:
+        line += f", {e['residents_with_dem']:,} of {e['residents']:,} residents"
+    cv = r["roads_report"]["curvature"]
+    if cv.get("applied"):
+        line += f"; {cv['hairpins']:,} hairpins, {cv['edges_capped']:,} edges slowed by curves"
+    return line
 
 
 def _population_reference_points(

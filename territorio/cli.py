@@ -12,9 +12,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from territorio._version import __version__
-from territorio.errors import BundleError, TerritorioError
+from territorio.errors import BundleError, ConfigError, TerritorioError
+
+if TYPE_CHECKING:
+    from territorio.planning.config import PlanConfig
 
 __all__ = ["main"]
 
@@ -100,6 +104,56 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan_cfg(args: argparse.Namespace) -> PlanConfig:
+    from territorio.planning import PlanConfig
+    from territorio.planning.run import load_plan_config
+
+    return load_plan_config(args.config) if args.config else PlanConfig()
+
+
+def _cmd_winter(args: argparse.Namespace) -> int:
+    from territorio.bundle import Bundle
+    from territorio.planning.mountain_report import winter_report
+    from territorio.planning.run import default_plan_dir
+
+    bundle = Bundle(args.bundle or _default_bundle())
+    out = args.out or default_plan_dir(bundle.path)
+    winter_report(bundle, _plan_cfg(args), name=args.scenario, out_dir=out, stream=sys.stdout)
+    return 0
+
+
+def _cmd_effect(args: argparse.Namespace) -> int:
+    import json
+
+    from territorio.bundle import Bundle
+    from territorio.planning.mountain_report import effect_report
+    from territorio.planning.run import default_plan_dir
+
+    bundle = Bundle(args.bundle or _default_bundle())
+    climbs = None
+    if args.climb:
+        climbs = []
+        for c in args.climb:
+            a, _, b = c.partition(":")
+            if not (len(a) == len(b) == 6 and a.isdigit() and b.isdigit()):
+                raise ConfigError(
+                    f"--climb {c!r}: give two ISTAT codes as FROM:TO, e.g. 001191:001263"
+                )
+            climbs.append((a, b, f"{a} - {b}"))
+    figures = effect_report(
+        bundle,
+        _plan_cfg(args),
+        winter_name=args.scenario,
+        climbs=climbs,
+        top=args.top,
+        out_dir=args.out or default_plan_dir(bundle.path),
+        stream=sys.stdout,
+    )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
 def _cmd_maps(args: argparse.Namespace) -> int:
     from territorio.bundle import Bundle
     from territorio.maps import write_maps
@@ -169,6 +223,29 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", type=Path, help="output folder (default: <bundle>-plan)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd_plan)
+
+    p = sub.add_parser(
+        "winter", help="winter scenario: passes closed, slower roads up high (preset or variant)"
+    )
+    _bundle_arg(p)
+    p.add_argument("--config", "-c", type=Path, help="plan TOML (default: built-in defaults)")
+    p.add_argument("--scenario", "-s", default="winter", help="preset or [[winter]] name")
+    p.add_argument("--out", "-o", type=Path, help="output folder (default: <bundle>-plan)")
+    p.set_defaults(func=_cmd_winter)
+
+    p = sub.add_parser(
+        "effect", help="what curves, slopes and winter change: DEM coverage, climbs, top comuni"
+    )
+    _bundle_arg(p)
+    p.add_argument("--config", "-c", type=Path, help="plan TOML (default: built-in defaults)")
+    p.add_argument("--scenario", "-s", default="winter", help="winter preset or variant name")
+    p.add_argument(
+        "--climb", action="append", metavar="FROM:TO", help="ISTAT codes of a climb (repeatable)"
+    )
+    p.add_argument("--top", type=int, default=20, help="comuni listed (default: 20)")
+    p.add_argument("--out", "-o", type=Path, help="output folder (default: <bundle>-plan)")
+    p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    p.set_defaults(func=_cmd_effect)
 
     p = sub.add_parser("maps", help="write the interactive HTML maps")
     _bundle_arg(p)

@@ -28,6 +28,13 @@ Example::
     source = "vector_tiles"                  # overpass | pbf | vector_tiles | edges
     location = "turin_core_car_edges.parquet"
 
+    [roads.mountain]                         # curvature and gradient (defaults shown)
+    curvature = true
+    gradient = true
+
+    [elevation]                              # DEM tiles: SRTM .hgt or GeoTIFF
+    locations = ["dem/N45E007.hgt", "dem/N45E008.hgt"]
+
     [[services.sources]]
     adapter = "gisco_healthcare"
     location = "gisco_healthcare_IT.csv"
@@ -47,7 +54,9 @@ __all__ = [
     "AccessConfig",
     "AreaConfig",
     "BuildConfig",
+    "ElevationConfig",
     "IstatConfig",
+    "MountainConfig",
     "MunicipalitiesConfig",
     "PopulationConfig",
     "RoadsConfig",
@@ -110,6 +119,35 @@ class PopulationConfig(_Strict):
     age_shares: Literal["municipal"] = "municipal"
 
 
+class MountainConfig(_Strict):
+    """Curvature and gradient of the car times (:mod:`territorio.ingest.mountain`).
+
+    Curvature caps the speed where the road bends (D.M. 5/11/2001, see
+    :mod:`territorio.ingest.curvature`); gradient slows steep ramps and
+    descents (needs ``[elevation]``, see :mod:`territorio.ingest.gradient`).
+    Edge tables with straight stand-in geometries are left alone (flagged).
+    """
+
+    curvature: bool = True
+    gradient: bool = True
+    #: Superelevation q of the curve-speed equation (7 %: the norm's maximum).
+    superelevation: float = Field(default=0.07, ge=0, le=0.12)
+    #: Resampling step and radius window (m).
+    step_m: float = Field(default=5.0, gt=0, le=50)
+    window_m: float = Field(default=30.0, gt=0, le=500)
+    #: A hairpin turns by at least this many degrees within this arc (m).
+    hairpin_turn_deg: float = Field(default=150.0, gt=0, le=360)
+    hairpin_arc_m: float = Field(default=80.0, gt=0, le=1000)
+    #: Gradient pieces (m) and the penalty (percent grades, speed factors).
+    grade_piece_m: float = Field(default=200.0, gt=0, le=5000)
+    up_threshold_pct: float = Field(default=5.0, ge=0)
+    up_loss_per_pct: float = Field(default=0.02, ge=0, le=1)
+    up_min_factor: float = Field(default=0.75, gt=0, le=1)
+    down_threshold_pct: float = Field(default=7.0, ge=0)
+    down_loss_per_pct: float = Field(default=0.01, ge=0, le=1)
+    down_min_factor: float = Field(default=0.85, gt=0, le=1)
+
+
 class RoadsConfig(_Strict):
     """Road network source."""
 
@@ -127,6 +165,21 @@ class RoadsConfig(_Strict):
     network_type: Literal["drive", "all"] = "all"
     #: Ratio of the legal speed limit actually driven on average.
     speed_factor: float = Field(default=0.8, gt=0, le=1.2)
+    #: Curvature and gradient adjustments of the car times.
+    mountain: MountainConfig = MountainConfig()
+
+
+class ElevationConfig(_Strict):
+    """Digital elevation model tiles (SRTM ``.hgt``, GeoTIFF), mosaicked.
+
+    Without ``locations`` nothing gets an altitude from a DEM (and nothing is
+    assumed flat); with them, junctions, edges, cells and comuni outside the
+    tiles are flagged ``has_elevation = false``.
+    """
+
+    locations: list[str] = Field(default_factory=list)
+    #: Voids up to this many pixels from valid data are interpolated (flagged).
+    void_fill_px: int = Field(default=3, ge=0, le=100)
 
 
 class ServiceSourceConfig(_Strict):
@@ -200,6 +253,7 @@ class BuildConfig(_Strict):
     istat: IstatConfig = IstatConfig()
     population: PopulationConfig = PopulationConfig()
     roads: RoadsConfig = RoadsConfig()
+    elevation: ElevationConfig = ElevationConfig()
     services: ServicesConfig = ServicesConfig()
     access: AccessConfig = AccessConfig()
     #: The folder relative paths are resolved from (set by :func:`load_config`).

@@ -121,6 +121,7 @@ def format_info(bundle: Bundle, *, maps_dir: Path | None = None) -> str:
             f" ({cov['grid_residents_covered'] / max(cov['grid_residents'], 1):.1%})"
         )
     lines += _roads_by_class(bundle)
+    lines += _elevation_lines(m)
     lines += _services_by_source(bundle)
     refs = m.get("reference_points")
     if refs:
@@ -128,6 +129,55 @@ def format_info(bundle: Bundle, *, maps_dir: Path | None = None) -> str:
         lines += [f"  {src:<30}{n:>5}" for src, n in refs.items()]
     lines += ["", *derived_lines(bundle, maps_dir=maps_dir)]
     return "\n".join(lines)
+
+
+def _elevation_lines(m: dict[str, Any]) -> list[str]:
+    """DEM coverage and the curvature / gradient adjustments (``manifest["elevation"]``)."""
+    el = m.get("elevation")
+    if not el:
+        return []
+    if not el.get("dem"):
+        return [
+            "",
+            "elevation: no DEM configured ([elevation] locations): no altitudes, none assumed",
+        ]
+    nodes = el["nodes"]
+    mu = el["municipalities"]
+    out = [
+        "",
+        f"elevation (DEM: {len(el['tiles'])} tile(s), {el['voids_filled']} of "
+        f"{el['voids_read']} void pixels filled)",
+        f"  junctions with DEM altitude   {nodes['with_dem']:>9,} of {nodes['total']:,}",
+    ]
+    if "residents_with_dem" in el:
+        out.append(
+            f"  residents with DEM altitude   {el['residents_with_dem']:>9,} of {el['residents']:,}"
+        )
+    out.append(
+        f"  comuni without DEM            {len(mu['without_dem']):>9}"
+        + (" (ISTAT centre altitude stands in)" if mu["istat_centre_standin"] else "")
+    )
+    mnt = (m.get("roads") or {}).get("mountain") or {}
+    cv = mnt.get("curvature") or {}
+    gr = mnt.get("gradient") or {}
+    out.append(
+        "  curvature                     "
+        + (
+            f"{cv['hairpins']:>9,} hairpins, {cv['edges_capped']:,} edges slowed"
+            if cv.get("applied")
+            else f"not applied ({cv.get('reason', 'not configured')})"
+        )
+    )
+    out.append(
+        "  gradient                      "
+        + (
+            f"{gr['edges_slowed']:>9,} edges slowed; {gr['edges_with_elevation']:,} with a "
+            f"full profile, {gr['edges_without_elevation']:,} without"
+            if gr.get("applied")
+            else f"not applied ({gr.get('reason', 'not configured')})"
+        )
+    )
+    return out
 
 
 def _osm_line(m: dict[str, Any]) -> str:

@@ -31,6 +31,14 @@ road_edges
     (v to u by car; NaN when one-way or closed), ``highway`` str (OSM class,
     ``"unknown"`` for prebuilt tables without it), ``car`` bool, ``foot`` bool,
     geometry LineString.
+road_nodes, road_edges, population_cells, municipalities: elevation and mountain columns
+    Added by :mod:`territorio.ingest.mountain` when the build runs it (not
+    required): ``altitude_m``, ``has_elevation`` on nodes, cells and edges;
+    ``travel_time_flat_s`` / ``travel_time_reverse_flat_s``,
+    ``geometry_kind``, ``curve_*``, ``climb_m``, ``grade_max_*``,
+    ``altitude_source`` on edges; ``altitude_dem_m``, ``has_elevation``,
+    ``elevation_pop_share``, ``altitude_rule_m`` / ``altitude_rule_source`` on
+    municipalities.
 services
     ``service_id`` str (unique, ``"<source>:<id>"``), ``category`` str (see
     :mod:`territorio.categories`), ``name`` str, ``source`` str, ``source_id``

@@ -91,6 +91,9 @@ def _num(v: Any, digits: int = 2) -> float | None:
     return None if c is None else round(float(c), digits)
 
 
+_CLUSTER_KEYS = ("cluster_id", "name_it", "name_en", "new_members", "pop_total", "new")
+
+
 class PlanningState:
     """Siting and scenarios for the API, on the app's engine.
 
@@ -432,4 +435,126 @@ class PlanningState:
             "class_changes": int((k0 != k1).sum()),
             "items": items,
             "notes": notes,
+        }
+
+    # -- road presets (winter) -------------------------------------------------------
+
+    def winter(self, *, name: str, only_changed: bool = True) -> dict[str, Any]:
+        """Run a winter preset or variant against the summer baseline (:func:`run_winter`)."""
+        import time
+
+        from territorio.planning.winter import run_winter
+
+        self._require_network()
+        winter = self.config.winter_scenario(name)  # ConfigError (422) when unknown
+        b = self.data.bundle
+        with self.slot():
+            t0 = time.perf_counter()
+            base = self.baseline()
+            res = run_winter(
+                self.engine.context,
+                base,
+                b.layer("road_edges"),
+                b.layer("road_nodes"),
+                self.config,
+                winter,
+            )
+            secs = time.perf_counter() - t0
+        mt = res.municipalities
+        cats = list(res.summary["categories"])
+        long = res.categories.set_index(["pro_com_t", "category"])
+        tag = "30"
+        changed = mt["class_changed"].to_numpy(dtype=bool).copy()
+        for cat in cats:
+            add = mt[f"{cat}_added_min"].to_numpy(dtype=float)
+            unreached = mt[f"{cat}_unreachable_pop"].to_numpy(dtype=float) > 0
+            changed |= (np.nan_to_num(add) > 0.005) | unreached
+        mt = mt.assign(changed=changed)
+        rows = mt[mt["changed"]] if only_changed else mt
+        items = []
+        for _, r in rows.iterrows():
+            code = str(r["pro_com_t"])
+            indicators = []
+            for cat in cats:
+                x = long.loc[(code, cat)]
+                indicators.append(
+                    {
+                        "category": cat,
+                        "mean_min_before": _num(x["mean_min_summer"]),
+                        "mean_min_after": _num(x["mean_min_winter"]),
+                        "pop_beyond_30_before": _num(x[f"pop_beyond_{tag}_summer"]),
+                        "pop_beyond_30_after": _num(x[f"pop_beyond_{tag}_winter"]),
+                        "status_after": str(x["status_winter"]),
+                        "pop_unreachable_after": _num(x["pop_unreachable_winter"]),
+                    }
+                )
+            items.append(
+                {
+                    "pro_com_t": code,
+                    "name": str(r["name"]),
+                    "score_before": _num(r["score_summer"]),
+                    "score_after": _num(r["score_winter"]),
+                    "score_delta": _num(clean(r["score_winter"]) - clean(r["score_summer"]))
+                    if clean(r["score_winter"]) is not None
+                    and clean(r["score_summer"]) is not None
+                    else None,
+                    "class_before": None if clean(r["class_summer"]) is None
+                    else str(r["class_summer"]),
+                    "class_after": None if clean(r["class_winter"]) is None
+                    else str(r["class_winter"]),
+                    "changed": bool(r["changed"]),
+                    "indicators": indicators,
+                    "has_elevation": None if "has_elevation" not in r.index
+                    else bool(r["has_elevation"]),
+                    "altitude_source": None if "altitude_rule_source" not in r.index
+                    else str(r["altitude_rule_source"]),
+                }
+            )  # fmt: skip
+        s = res.summary
+        roads = s["roads"]
+        winter_out = {
+            **{
+                k: roads[k]
+                for k in (
+                    "edges_closed",
+                    "km_closed",
+                    "edges_slowed",
+                    "km_slowed",
+                    "altitude_m",
+                    "altitude_speed_factor",
+                    "edges_without_altitude",
+                )
+            },
+            "closures": roads["closures"],
+            "categories": [
+                {
+                    "category": c,
+                    "minutes_added_mean": v["minutes_added_mean"],
+                    "minutes_added_max": v["minutes_added_max"],
+                    "residents_pushed_beyond_30": v[f"residents_pushed_beyond_{tag}"],
+                    "residents_65_pushed_beyond_30": v[f"residents_65_pushed_beyond_{tag}"],
+                    "residents_unreachable": v["residents_unreachable"],
+                    "comuni_with_unreachable_residents": v["comuni_with_unreachable_residents"],
+                }
+                for c, v in s["categories"].items()
+            ],
+            "clusters_appearing": [
+                {
+                    k: c[k]
+                    for k in ("cluster_id", "name_it", "name_en", "new_members", "pop_total", "new")
+                }
+                for c in s["clusters_appearing"]
+            ],
+            "comuni_without_dem": s["comuni_without_dem"],
+            "seconds": round(secs, 2),
+        }
+        return {
+            "name": res.name,
+            "categories": cats,
+            "municipalities": len(mt),
+            "changed": int(changed.sum()),
+            "class_changes": int(mt["class_changed"].sum()),
+            "items": items,
+            "notes": list(res.notes),
+            "winter": winter_out,
         }

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from territorio.categories import CATEGORIES
 from territorio.db.models import OFFER_CATEGORIES, ROLES
@@ -61,6 +68,10 @@ __all__ = [
     "TokenCreate",
     "TokenCreated",
     "TokenOut",
+    "WinterCategoryOut",
+    "WinterClosureOut",
+    "WinterClusterOut",
+    "WinterOut",
 ]
 
 OfferCategory = Literal[
@@ -784,7 +795,12 @@ class ScenarioChangeIn(BaseModel):
 
 
 class ScenarioRequest(BaseModel):
-    """A what-if scenario: up to ten services added or removed."""
+    """A what-if scenario: up to ten services added or removed, or a road preset.
+
+    ``preset`` runs a road scenario instead of service changes: ``"winter"``
+    (high passes closed, slower roads above an altitude) or a ``[[winter]]``
+    variant of the served plan configuration.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
@@ -802,7 +818,8 @@ class ScenarioRequest(BaseModel):
                             "name": "Farmacia di comunità",
                         },
                     ],
-                }
+                },
+                {"preset": "winter"},
             ]
         },
     )
@@ -812,10 +829,28 @@ class ScenarioRequest(BaseModel):
         pattern=r"^[A-Za-z0-9_.-]{1,60}$",
         description="scenario name (prefix of the ids of added services)",
     )
-    changes: list[ScenarioChangeIn] = Field(min_length=1, max_length=MAX_CHANGES)
+    preset: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$",
+        description="road scenario instead of changes: 'winter' or a [[winter]] variant",
+        examples=["winter"],
+    )
+    changes: list[ScenarioChangeIn] = Field(
+        default_factory=list, max_length=MAX_CHANGES, validate_default=True
+    )
     only_changed: bool = Field(
         default=True, description="list only the municipalities where something changed"
     )
+
+    @field_validator("changes")
+    @classmethod
+    def _one_kind(cls, v: list[ScenarioChangeIn], info: ValidationInfo) -> list[ScenarioChangeIn]:
+        preset = info.data.get("preset")
+        if preset is None and not v:
+            raise ValueError("give 1 to 10 changes (services added or removed), or a preset")
+        if preset is not None and v:
+            raise ValueError("give either changes or a preset, not both")
+        return v
 
 
 class ScenarioIndicator(_Out):
@@ -828,6 +863,14 @@ class ScenarioIndicator(_Out):
     ref_min_after: float | None = None
     pop_beyond_30_before: float | None = Field(default=None, description="residents beyond 30'")
     pop_beyond_30_after: float | None = None
+    status_after: str | None = Field(
+        default=None,
+        description="road presets: ok, partly_unreachable, unreachable (no time given), "
+        "outside_coverage, no_data",
+    )
+    pop_unreachable_after: float | None = Field(
+        default=None, description="road presets: residents who cannot reach the category"
+    )
 
 
 class ScenarioMunicipality(_Out):
@@ -842,6 +885,13 @@ class ScenarioMunicipality(_Out):
     class_after: str | None
     changed: bool
     indicators: list[ScenarioIndicator]
+    has_elevation: bool | None = Field(
+        default=None, description="road presets: the DEM covers the capoluogo"
+    )
+    altitude_source: str | None = Field(
+        default=None,
+        description="road presets: dem, istat_centre (ISTAT centre altitude stands in) or none",
+    )
 
 
 class ScenarioOut(_Out):
@@ -854,3 +904,57 @@ class ScenarioOut(_Out):
     class_changes: int = Field(description="municipalities changing SNAI class")
     items: list[ScenarioMunicipality]
     notes: list[str]
+    winter: WinterOut | None = Field(default=None, description="road presets: what changed")
+
+
+class WinterClosureOut(_Out):
+    """A road closure rule and the edges it closed."""
+
+    ref: str | None
+    name: str | None
+    municipalities: list[str] = Field(default_factory=list, description="ISTAT codes, if any")
+    above_m: float | None = Field(default=None, description="only edges at or above (m)")
+    note: str
+    edges_closed: int
+    km_closed: float
+    unmatched_reason: str | None = Field(description="why no edge matched, or null")
+
+
+class WinterCategoryOut(_Out):
+    """What winter changes for one category, over the whole area."""
+
+    category: str
+    minutes_added_mean: float | None = Field(description="resident-weighted, reachable both ways")
+    minutes_added_max: float | None
+    residents_pushed_beyond_30: float
+    residents_65_pushed_beyond_30: float
+    residents_unreachable: float
+    comuni_with_unreachable_residents: int
+
+
+class WinterClusterOut(_Out):
+    """An underserved cluster that appears or grows in winter."""
+
+    cluster_id: str
+    name_it: str
+    name_en: str
+    new_members: list[str]
+    pop_total: float
+    new: bool = Field(description="true when no member was in a summer cluster")
+
+
+class WinterOut(_Out):
+    """The road changes of a winter preset and their effects."""
+
+    edges_closed: int
+    km_closed: float
+    edges_slowed: int
+    km_slowed: float
+    altitude_m: float
+    altitude_speed_factor: float
+    edges_without_altitude: int
+    closures: list[WinterClosureOut]
+    categories: list[WinterCategoryOut]
+    clusters_appearing: list[WinterClusterOut]
+    comuni_without_dem: list[str] = Field(description="ISTAT codes; their altitude is ISTAT's")
+    seconds: float

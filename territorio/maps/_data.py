@@ -43,6 +43,9 @@ class PlanOutputs:
         empty when siting found nothing, None when it was not configured.
     summary
         The ``summary.json`` dict.
+    winter
+        The first winter scenario's municipalities table
+        (``winter_<name>_municipalities.csv``), None when the plan ran none.
     """
 
     path: Path
@@ -50,6 +53,7 @@ class PlanOutputs:
     clusters: gpd.GeoDataFrame
     sites: gpd.GeoDataFrame | None
     summary: dict[str, Any] = field(default_factory=dict)
+    winter: pd.DataFrame | None = None
 
     def row(self, code: str) -> dict[str, Any] | None:
         """Return the planning row of municipality ``code`` as a dict, or None."""
@@ -119,7 +123,13 @@ def load_plan(plan_dir: str | Path) -> PlanOutputs:
         sites = gpd.read_parquet(sites_path)
         if sites.crs is not None and len(sites):
             sites = sites.to_crs(4326)
-    return PlanOutputs(p, munis, clusters, sites, summary)
+    winter = None
+    for w in summary.get("winter") or []:
+        f = f"winter_{w.get('name')}_municipalities.csv"
+        if (p / f).is_file() and f in summary.get("files", []):
+            winter = pd.read_csv(p / f, dtype={"pro_com_t": str})
+            break
+    return PlanOutputs(p, munis, clusters, sites, summary, winter)
 
 
 def marginality_table(plan: PlanOutputs) -> pd.DataFrame:

@@ -54,6 +54,8 @@ NO_DATA_FILL = "#ffffff"
 GREY = "#9e9e9e"
 HATCH_ID = "territorio-hatch"
 HATCH_FILL = f"url(#{HATCH_ID})"
+#: Fill of comuni that a road scenario (winter) cuts off from the poli.
+UNREACHABLE_FILL = "#3b3b3b"
 
 #: Service category -> (colour, short glyph) of its map icon.
 CATEGORY_STYLE: dict[str, tuple[str, str]] = {
@@ -83,6 +85,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "municipality": ("Comune", "Municipality"),
     "score": ("Indice di marginalità (0-100)", "Marginality index (0-100)"),
     "snai": ("Classi SNAI", "SNAI classes"),
+    "winter": ("inverno", "winter"),
+    "unreachable_winter": ("irraggiungibile in inverno", "unreachable in winter"),
     "clusters": ("Aree sottoservite", "Underserved clusters"),
     "sites": ("Siti proposti per cooperative", "Proposed cooperative sites"),
     "services": ("Servizi", "Services"),

@@ -14,6 +14,7 @@ import shapely
 from territorio.maps._style import (
     GREY,
     HATCH_FILL,
+    UNREACHABLE_FILL,
     NO_DATA_FILL,
     OSM_TILES,
     PROVINCE_TOLERANCE_M,
@@ -63,6 +64,7 @@ def marginality_map(
     clusters: pd.DataFrame | None = None,
     sites: gpd.GeoDataFrame | None = None,
     notice: str | None = None,
+    winter: pd.DataFrame | None = None,
     tiles: str | None = OSM_TILES,
     lang: str = "it",
     tolerance_m: float = PROVINCE_TOLERANCE_M,
@@ -100,6 +102,12 @@ def marginality_map(
     notice
         A message shown at the top of the legend (e.g. that the planning
         outputs are missing).
+    winter
+        A winter scenario's municipalities table (``pro_com_t``,
+        ``score_winter``, ``class_winter``, optional ``polo_min_winter``, see
+        :mod:`territorio.planning.winter`): adds the score and SNAI layers in
+        winter, switched against the summer ones in the layer control; comuni
+        cut off in winter are drawn as unreachable.
     tiles, lang, tolerance_m
         As in :func:`territorio.maps.choropleth_map`.
     """
@@ -113,8 +121,8 @@ def marginality_map(
     base_names: list[str] = []
     style_base = {"color": "#555555", "weight": 0.6, "fillOpacity": 0.8}
 
-    if marginality is not None:
-        require_columns(marginality, ("pro_com_t", "score"), where="marginality table")
+    def add_score(marginality: pd.DataFrame, name: str, where: str) -> None:
+        require_columns(marginality, ("pro_com_t", "score"), where=where)
         mg = marginality.assign(pro_com_t=marginality["pro_com_t"].astype(str))
         mg = mg.drop_duplicates("pro_com_t").set_index("pro_com_t").reindex(codes)
         score = mg["score"].astype(float).to_numpy()
@@ -144,9 +152,8 @@ def marginality_map(
         factor_txt = [_factor_label(f, lang) for f in factor]
         cluster_txt = ["" if c is None or pd.isna(c) else str(c) for c in cluster]
         styles = {c: {**style_base, "fillColor": f} for c, f in zip(codes, fills, strict=True)}
-        name = tr("score", lang)
         base_names.append(name)
-        group = folium.FeatureGroup(name=name, overlay=False, show=True)
+        group = folium.FeatureGroup(name=name, overlay=False, show=not base_names[:-1])
         folium.GeoJson(
             feature_collection(
                 munis,
@@ -181,21 +188,25 @@ def marginality_map(
         )
         sections.append((name, body))
 
-    if snai is not None:
-        require_columns(snai, ("pro_com_t", "snai_class"), where="SNAI table")
+    def add_snai(snai: pd.DataFrame, name: str, where: str) -> None:
+        require_columns(snai, ("pro_com_t", "snai_class"), where=where)
         sn = snai.assign(pro_com_t=snai["pro_com_t"].astype(str))
         sn = sn.drop_duplicates("pro_com_t").set_index("pro_com_t").reindex(codes)
         klass = sn["snai_class"].fillna("").astype(str).to_numpy()
         outside = cov_out | (klass == "outside_coverage")
         fills = np.array(
             [
-                HATCH_FILL if o else SNAI_COLOURS.get(k, NO_DATA_FILL)
+                HATCH_FILL
+                if o
+                else (UNREACHABLE_FILL if k == "unreachable" else SNAI_COLOURS.get(k, NO_DATA_FILL))
                 for o, k in zip(outside, klass, strict=True)
             ]
         )
         labels = [
             tr("outside", lang)
             if o
+            else tr("unreachable_winter", lang)
+            if k == "unreachable"
             else (SNAI_TEXT[k][0 if lang == "it" else 1] if k in SNAI_TEXT else tr("no_data", lang))
             for o, k in zip(outside, klass, strict=True)
         ]
@@ -206,7 +217,6 @@ def marginality_map(
             for o, t, n in zip(outside, polo_t, polo_n, strict=True)
         ]
         styles = {c: {**style_base, "fillColor": f} for c, f in zip(codes, fills, strict=True)}
-        name = tr("snai", lang)
         base_names.append(name)
         group = folium.FeatureGroup(name=name, overlay=False, show=not base_names[:-1])
         folium.GeoJson(
@@ -228,12 +238,35 @@ def marginality_map(
                 for k in SNAI_COLOURS
             )
             + (
+                swatch(UNREACHABLE_FILL, tr("unreachable_winter", lang))
+                if (klass == "unreachable").any()
+                else ""
+            )
+            + (
                 swatch(NO_DATA_FILL, tr("no_data", lang))
-                if any(not o and k not in SNAI_TEXT for o, k in zip(outside, klass, strict=True))
+                if any(
+                    not o and k not in SNAI_TEXT and k != "unreachable"
+                    for o, k in zip(outside, klass, strict=True)
+                )
                 else ""
             )
         )
         sections.append((name, body))
+
+    if marginality is not None:
+        add_score(marginality, tr("score", lang), "marginality table")
+    if snai is not None:
+        add_snai(snai, tr("snai", lang), "SNAI table")
+    if winter is not None:
+        # the same two layers for the winter scenario: switch them in the layer control
+        require_columns(winter, ("pro_com_t", "score_winter", "class_winter"), where="winter table")
+        season = f" - {tr('winter', lang)}"
+        w = winter.assign(pro_com_t=winter["pro_com_t"].astype(str))
+        add_score(w.assign(score=w["score_winter"]), tr("score", lang) + season, "winter table")
+        w_snai = w.assign(snai_class=w["class_winter"])
+        if "polo_min_winter" in w.columns:
+            w_snai = w_snai.assign(time_to_polo_min=w["polo_min_winter"])
+        add_snai(w_snai, tr("snai", lang) + season, "winter table")
 
     if not base_names:
         # Nothing to colour: draw the boundaries so the overlays have context.
@@ -296,6 +329,7 @@ def plan_marginality_map(
         snai=table,
         clusters=plan.clusters,
         sites=plan.sites,
+        winter=plan.winter,
         tiles=tiles,
         lang=lang,
     )

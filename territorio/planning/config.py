@@ -16,6 +16,15 @@ Example (TOML, section ``[plan]`` or a file of its own)::
     [[scenario.changes]]
     action = "remove"
     service_id = "osm:node/123"
+
+    [[winter]]                       # the "winter" preset, edited (see WinterConfig)
+    name = "winter"
+    altitude_m = 1000
+    altitude_speed_factor = 0.8
+    closed_services = ["osm:node/456"]
+    [[winter.closures]]
+    ref = "SP172"
+    above_m = 1800
 """
 
 from __future__ import annotations
@@ -25,17 +34,22 @@ from typing import Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from territorio.categories import CATEGORIES
+from territorio.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_WINTER_CLOSURES",
     "OFFICIAL_POLI",
     "SNAI_PRESETS",
     "IndexConfig",
     "PlanConfig",
     "PoliCriteria",
     "PoliPreset",
+    "RoadClosure",
     "ScenarioChange",
     "ScenarioConfig",
     "SitingConfig",
+    "WinterConfig",
+    "winter_preset",
 ]
 
 #: SNAI class thresholds (minutes to the nearest polo) of the official maps:
@@ -244,6 +258,134 @@ class ScenarioConfig(_Strict):
     changes: list[ScenarioChange] = Field(default_factory=list)
 
 
+class RoadClosure(_Strict):
+    """Roads closed in a scenario (e.g. a high pass in winter), chosen by ``ref`` or name.
+
+    An edge is closed when its ``ref`` is ``ref`` (spaces, dots and hyphens
+    ignored, case-insensitive; ``"SP 172"`` = ``"sp172"``; an edge may carry
+    several refs separated by ``;``) or its ``name`` contains ``name``
+    (case-insensitive), and, when given, its comune (``pro_com_t`` of the
+    edge's midpoint) is in ``municipalities`` and its altitude (``altitude_m``
+    of the edge: its highest point on the DEM, else the comune's ISTAT centre
+    altitude) is at least ``above_m``. Refs repeat across provinces (every
+    province has an SP 50) and names across towns (a "Via Assietta" in many
+    of them), hence the comuni and the altitude. Without ``ref`` and
+    ``name``, ``municipalities`` and ``above_m`` together close every road of
+    those comuni at or above that altitude (the road beyond a winter barrier
+    whose ref the map lacks).
+    """
+
+    ref: str | None = None
+    name: str | None = None
+    municipalities: list[str] = Field(default_factory=list)
+    above_m: float | None = Field(default=None, ge=-500, le=9000)
+    #: Why the road is closed (shown in the report).
+    note: str = ""
+
+    @field_validator("municipalities")
+    @classmethod
+    def _codes(cls, v: list[str]) -> list[str]:
+        return _check_codes(v)
+
+    @model_validator(mode="after")
+    def _what(self) -> RoadClosure:
+        if not (self.ref or self.name) and not (self.municipalities and self.above_m is not None):
+            raise ValueError(
+                "a road closure needs ref (e.g. 'SP172') or name, or both municipalities "
+                "and above_m (every road of those comuni above that altitude)"
+            )
+        return self
+
+
+#: Documented default of the ``winter`` preset: high passes of the Città
+#: Metropolitana di Torino closed by snow every winter (edit the list in the
+#: plan config; the altitudes keep the valley sections and hamlets below the
+#: winter barriers open). Sources: the provincial winter closure ordinances
+#: name these roads every year; the barrier positions vary, hence ``above_m``.
+DEFAULT_WINTER_CLOSURES: tuple[RoadClosure, ...] = (
+    RoadClosure(
+        ref="SP172",
+        name="Colle delle Finestre",
+        # Meana di Susa, Mattie, Usseaux, Fenestrelle
+        municipalities=["001149", "001147", "001281", "001103"],
+        above_m=1800.0,
+        note="SP 172 del Colle delle Finestre (2,176 m), closed November-May",
+    ),
+    RoadClosure(
+        ref="SP50",
+        name="Nivolet",
+        municipalities=["001073"],  # Ceresole Reale
+        above_m=1700.0,
+        note="SP 50 to the Colle del Nivolet (2,612 m), closed October-June beyond Chiapili",
+    ),
+    RoadClosure(
+        # the same road where the map gives it no ref: every road of Ceresole
+        # Reale above 1,700 m is the Nivolet road beyond Chiapili (1,667 m)
+        municipalities=["001073"],
+        above_m=1700.0,
+        note="Ceresole Reale above 1,700 m: the Nivolet road beyond Chiapili",
+    ),
+    RoadClosure(
+        ref="SP173",
+        name="Strada dell'Assietta",
+        # Usseaux, Pragelato, Sestriere, Exilles, Chiomonte, Salbertrand, Oulx, Sauze d'Oulx
+        municipalities=[
+            "001281",
+            "001201",
+            "001263",
+            "001100",
+            "001080",
+            "001232",
+            "001175",
+            "001259",
+        ],
+        above_m=1800.0,
+        note="Strada dell'Assietta (SP 173, 2,472 m), unpaved crest road closed in winter",
+    ),
+    RoadClosure(
+        name="Colle dell'Assietta",
+        municipalities=["001281", "001201", "001263", "001100", "001232", "001259"],
+        above_m=1800.0,
+        note="Strada militare del Colle dell'Assietta, closed in winter",
+    ),
+)
+
+
+class WinterConfig(_Strict):
+    """A winter scenario: closed roads, slower roads up high, seasonal services closed.
+
+    The ``winter`` preset is this model with its defaults; a ``[[winter]]``
+    table in the plan config defines a variant (any field changed, a new
+    ``name``).
+    """
+
+    name: str = Field(default="winter", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    #: Roads closed (default: :data:`DEFAULT_WINTER_CLOSURES`).
+    closures: list[RoadClosure] = Field(default_factory=lambda: list(DEFAULT_WINTER_CLOSURES))
+    #: Car speeds on edges at or above ``altitude_m`` (edge ``altitude_m``: DEM
+    #: where it covers the edge, else the comune's ISTAT centre altitude) are
+    #: multiplied by ``altitude_speed_factor`` (snow, ice, chains).
+    altitude_m: float = Field(default=1000.0, ge=0, le=9000)
+    altitude_speed_factor: float = Field(default=0.8, gt=0, le=1)
+    #: ``service_id`` of services closed in winter (e.g. seasonal ones).
+    closed_services: list[str] = Field(default_factory=list)
+    #: Categories compared (default: the index basket plus the categories of
+    #: the closed services).
+    categories: list[str] | None = None
+
+    @field_validator("categories")
+    @classmethod
+    def _cats(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else _check_categories(v)
+
+
+def winter_preset(name: str = "winter") -> WinterConfig:
+    """Return the named winter preset (only ``"winter"`` exists)."""
+    if name != "winter":
+        raise ConfigError(f"unknown scenario preset {name!r}; the presets are: winter")
+    return WinterConfig()
+
+
 class PlanConfig(_Strict):
     """Everything ``territorio plan`` needs; unknown keys are errors."""
 
@@ -281,6 +423,9 @@ class PlanConfig(_Strict):
     valley_gateways: bool = True
     siting: SitingConfig | None = SitingConfig()
     scenario: ScenarioConfig | None = None
+    #: Winter scenario variants (``[[winter]]``); the ``winter`` preset is
+    #: always available by name.
+    winter: list[WinterConfig] = Field(default_factory=list)
     #: Report languages.
     languages: list[Literal["it", "en"]] = Field(
         default_factory=lambda: ["it", "en"]  # type: ignore[arg-type]
@@ -297,6 +442,15 @@ class PlanConfig(_Strict):
             raise ValueError(
                 f"poli must be 'derive', a list of ISTAT codes or one of {list(OFFICIAL_POLI)}"
             )
+        return v
+
+    @field_validator("winter")
+    @classmethod
+    def _winter_names(cls, v: list[WinterConfig]) -> list[WinterConfig]:
+        names = [w.name for w in v]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"winter scenario names must be unique, repeated: {', '.join(dup)}")
         return v
 
     @field_validator("poli_intercomunali")
@@ -325,6 +479,25 @@ class PlanConfig(_Strict):
         if self.snai_preset != "custom" and self.thresholds_min is not None:
             raise ValueError("thresholds_min is only allowed with snai_preset = 'custom'")
         return self
+
+    def winter_scenario(self, name: str = "winter") -> WinterConfig:
+        """Return the winter variant called ``name`` of this config, else the preset.
+
+        Raises
+        ------
+        ConfigError
+            If ``name`` is neither a ``[[winter]]`` variant nor a preset.
+        """
+        for w in self.winter:
+            if w.name == name:
+                return w
+        try:
+            return winter_preset(name)
+        except ConfigError:
+            known = ["winter", *[w.name for w in self.winter if w.name != "winter"]]
+            raise ConfigError(
+                f"unknown winter scenario {name!r}; defined: {', '.join(known)}"
+            ) from None
 
     @property
     def thresholds(self) -> tuple[float, float, float]:

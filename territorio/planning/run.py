@@ -139,7 +139,7 @@ def run_plan(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    steps = _Steps(progress, total=8)
+    steps = _Steps(progress, total=8 + len(cfg.winter))
     notes: list[str] = []
     try:
         m = bundle.layer("municipalities")
@@ -256,6 +256,27 @@ def run_plan(
                 lambda: run_scenario(ctx, base, scenario_cfg.changes, cfg, name=scenario_cfg.name),
             )
 
+        winters = []
+        for wcfg in cfg.winter:
+            from territorio.planning.winter import run_winter
+
+            w_base = Baseline(
+                m, services, am, snai, idx, access_cells=ac, population_cells=pc, adj=adj
+            )
+            winters.append(
+                steps.run(
+                    f"winter {wcfg.name}",
+                    lambda wcfg=wcfg, w_base=w_base: run_winter(  # type: ignore[misc]
+                        ctx,
+                        w_base,
+                        bundle.layer("road_edges"),
+                        bundle.layer("road_nodes"),
+                        cfg,
+                        wcfg,
+                    ),
+                )
+            )
+
         # ------------------------------------------------------------ write
         files: list[str] = []
         ref_cols = [c for c in ("ref_source", "ref_detail") if c in m.columns]
@@ -296,6 +317,9 @@ def run_plan(
             files += _write(s_geo, out_dir, "sites")
         if scen is not None:
             files += _write(scen.changes, out_dir, "scenario")
+        for w in winters:
+            files += _write(w.municipalities, out_dir, f"winter_{w.name}_municipalities")
+            files += _write(w.categories, out_dir, f"winter_{w.name}_categories")
 
         rep = out_dir / "reports"
         rep.mkdir(exist_ok=True)
@@ -341,6 +365,10 @@ def run_plan(
                 notes=notes,
                 manifest=bundle.manifest,
             )
+            from territorio.planning.mountain_report import winter_markdown
+
+            for w in winters:
+                text += "\n" + winter_markdown(w, lang=lang)
             (rep / f"overview_{lang}.md").write_text(text, encoding="utf-8")
             files.append(f"reports/overview_{lang}.md")
     finally:
@@ -387,6 +415,11 @@ def run_plan(
                 (scen.changes["class_before"] != scen.changes["class_after"]).sum()
             ),
         },
+        "winter": [
+            {k: v for k, v in w.summary.items() if k != "roads"}
+            | {"roads_closed_km": w.summary["roads"]["km_closed"]}
+            for w in winters
+        ],
         "timings_s": steps.timings,
         "notes": notes,
         "files": files,

@@ -45,6 +45,9 @@ class Baseline:
     population_cells: pd.DataFrame | None = None
     adj: Any = None
     notes: list[str] = field(default_factory=list)
+    #: Results that do not depend on the scenario (e.g. the summer side of a
+    #: winter scenario), kept between scenarios run on this baseline.
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass

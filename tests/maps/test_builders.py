@@ -6,6 +6,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from territorio.errors import NotFoundError, SourceNotFoundError
@@ -17,7 +18,13 @@ from territorio.maps import (
     render_html,
 )
 from territorio.maps._data import load_plan, marginality_table, resolve_plan_dir
-from territorio.maps._style import HATCH_FILL, NO_DATA_FILL, class_index, quantile_bins
+from territorio.maps._style import (
+    HATCH_FILL,
+    NO_DATA_FILL,
+    UNREACHABLE_FILL,
+    class_index,
+    quantile_bins,
+)
 from tests.maps import synthetic as syn
 
 REMOTE = re.compile(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//', re.IGNORECASE)
@@ -245,3 +252,30 @@ def test_municipality_map_dense_categories_and_no_data() -> None:
     assert _has("Fermata trasporto pubblico (1) – livello spento", html)
     # Categories without data are listed, so a missing icon is not a missing service.
     assert _has("nessun dato: Medico / ambulatorio", html)
+
+
+def test_marginality_map_summer_winter_switch() -> None:
+    # Winter: Piscina's score rises 62.5 -> 85 (class 80-100, last colour) and
+    # Frossasco is cut off from the poli: drawn as unreachable, said in the legend.
+    winter = pd.DataFrame(
+        {
+            "pro_com_t": ["001191", "001192", "001193", "001194"],
+            "score_winter": [10.0, 40.0, 85.0, float("nan")],
+            "class_winter": ["A", "unreachable", "E", "outside_coverage"],
+            "polo_min_winter": [0.0, float("nan"), 45.0, float("nan")],
+        }
+    )
+    fmap = marginality_map(
+        syn.municipalities_frame(),
+        syn.marginality_frame(),
+        snai=syn.snai_frame(),
+        winter=winter,
+        tiles=None,
+    )
+    html = render_html(fmap)
+    # four base layers, switched in the layer control: summer and winter of each
+    for name in ("Indice di marginalità (0-100) - inverno", "Classi SNAI - inverno"):
+        assert _has(name, html)
+    assert _has("irraggiungibile in inverno", html)
+    assert UNREACHABLE_FILL in html
+    assert "45.0 min" in html

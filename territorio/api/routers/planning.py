@@ -191,7 +191,12 @@ async def plan_sites(request: Request, req: Annotated[SitingRequest, Body()]) ->
     responses={k: v for k, v in _COMPUTE_RESPONSES.items() if k != 404},
 )
 async def plan_scenario(request: Request, req: Annotated[ScenarioRequest, Body()]) -> Any:
-    """Add or remove services and compare every municipality before and after.
+    """Add or remove services, or run a road preset, and compare every municipality.
+
+    With ``preset = "winter"`` (or a ``[[winter]]`` variant of the served plan
+    configuration) the high passes close and roads above an altitude slow
+    down: *before* is summer, *after* is winter; a comune cut off is reported
+    as unreachable (``status_after``), never with a made-up time.
 
     Only the categories touched are recomputed (same engine, same
     parameters, before and after); then the marginality index and, when the
@@ -201,6 +206,8 @@ async def plan_scenario(request: Request, req: Annotated[ScenarioRequest, Body()
     from territorio.planning.config import ScenarioChange
 
     state = request.app.state.planning
+    if req.preset is not None:
+        return await state.gate.run(state.winter, name=req.preset, only_changed=req.only_changed)
     changes = [ScenarioChange(**c.model_dump()) for c in req.changes]
     return await state.gate.run(
         state.scenario, name=req.name, changes=changes, only_changed=req.only_changed

@@ -22,8 +22,11 @@ from .support import body, problem
 
 
 @pytest.fixture()
-def plan_client(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(make_settings(plan_path=make_plan(tmp_path / "plan")))) as c:
+def plan_client(
+    make_settings: Callable[..., Settings], tmp_path: Path, bundle_path: Path
+) -> Iterator[TestClient]:
+    plan = make_plan(tmp_path / "plan", bundle_path)
+    with TestClient(create_app(make_settings(plan_path=plan))) as c:
         yield c
 
 

@@ -1,0 +1,186 @@
+"""The comune's one-page PDF: an HTML template printed by WeasyPrint.
+
+The page is the Jinja2 template ``templates/report.html`` (autoescaped: a
+comune's name is data, e.g. the comune literally named "None") with its
+stylesheet and two matplotlib pictures embedded as ``data:`` URIs. WeasyPrint
+lays it out on A4 and writes the PDF; its URL fetcher here refuses anything
+but ``data:`` URIs, so a report never touches the network.
+
+Files are written to a temporary file in the target folder and renamed into
+place: an interrupted run never leaves a half-written PDF.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from territorio.errors import ConfigError
+from territorio.report._texts import check_lang
+from territorio.report.charts import comparison_chart, static_map
+from territorio.report.facts import report_facts
+from territorio.report.source import ReportSource
+
+__all__ = ["report_filename", "report_html", "report_pdf", "write_reports"]
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+_ENV = Environment(
+    loader=FileSystemLoader(str(TEMPLATES)),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+# WeasyPrint's layout and matplotlib's font cache are not documented as
+# thread-safe: one report at a time per process (the API's worker threads).
+_RENDER_LOCK = threading.Lock()
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _offline_fetcher() -> Any:
+    """WeasyPrint URL fetcher for ``data:`` URIs only: a report loads nothing from outside."""
+    from weasyprint.urls import URLFetcher
+
+    return URLFetcher(allowed_protocols=["data"], fail_on_errors=True)
+
+
+def _map_png(src: ReportSource, code: str, header: dict[str, Any], lang: str) -> bytes:
+    from territorio.maps._data import municipality_isochrones
+
+    munis = src.municipalities_metric
+    row = src.municipalities[src.municipalities["pro_com_t"] == code].iloc[0]
+    iso, outside_iso = municipality_isochrones(src.bundle, row)
+    if iso is not None:
+        iso = iso.to_crs(munis.crs)
+    return static_map(
+        munis,
+        code,
+        services=src.services_metric,
+        isochrones=iso,
+        outside=bool(header["outside"]) or (outside_iso and iso is None),
+        lang=lang,
+    )
+
+
+def report_html(src: ReportSource, code: str, *, lang: str = "it") -> str:
+    """Return the report of comune ``code`` as a self-contained HTML page.
+
+    Raises
+    ------
+    NotFoundError
+        If ``code`` is not a comune of the bundle.
+    ConfigError
+        If ``lang`` is neither ``"it"`` nor ``"en"``.
+    """
+    check_lang(lang)
+    code = src.check(code)
+    facts = report_facts(src, code, lang)
+    map_png = _map_png(src, code, facts["header"], lang)
+    chart = comparison_chart(facts["comparison"], lang=lang) if facts["group"] else None
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    return _ENV.get_template("report.html").render(
+        **facts,
+        css=css,
+        map_uri=_data_uri(map_png),
+        chart_uri=_data_uri(chart) if chart else None,
+    )
+
+
+def report_pdf(src: ReportSource, code: str, *, lang: str = "it") -> bytes:
+    """Return the one-page (two at most) A4 PDF report of comune ``code``.
+
+    Raises
+    ------
+    NotFoundError
+        If ``code`` is not a comune of the bundle.
+    ConfigError
+        If ``lang`` is neither ``"it"`` nor ``"en"``.
+    """
+    from weasyprint import HTML
+
+    with _RENDER_LOCK:
+        html = report_html(src, code, lang=lang)
+        pdf: bytes = HTML(string=html, url_fetcher=_offline_fetcher()).write_pdf()
+    return pdf
+
+
+def report_filename(code: str, lang: str) -> str:
+    """Return the file name of a report: ``comune_<code>_<lang>.pdf``."""
+    return f"comune_{code}_{lang}.pdf"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file renamed into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_reports(
+    src: ReportSource,
+    codes: Sequence[str],
+    *,
+    out_dir: str | Path,
+    lang: str = "it",
+    progress: Callable[[str, Path], None] | None = None,
+) -> list[Path]:
+    """Write the PDF report of each comune of ``codes`` into ``out_dir``.
+
+    Every code is checked before any file is written; each file is written
+    to a temporary name and renamed into place.
+
+    Parameters
+    ----------
+    src
+        The bundle and planning outputs.
+    codes
+        ISTAT codes (6-digit strings); duplicates are written once.
+    out_dir
+        Folder of the PDFs (created when missing).
+    lang
+        ``"it"`` (default) or ``"en"``.
+    progress
+        Called with each code and its file once written.
+
+    Returns
+    -------
+    list of Path
+        The files written, in the order of ``codes``.
+
+    Raises
+    ------
+    NotFoundError
+        If a code is not a comune of the bundle (no file is written).
+    ConfigError
+        If ``lang`` is neither ``"it"`` nor ``"en"``.
+        Also if ``out_dir`` exists and is not a folder.
+    """
+    check_lang(lang)
+    wanted = list(dict.fromkeys(src.check(str(c)) for c in codes))
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output folder {out} exists and is not a folder; name a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for code in wanted:
+        path = out / report_filename(code, lang)
+        _write_atomic(path, report_pdf(src, code, lang=lang))
+        written.append(path)
+        if progress is not None:
+            progress(code, path)
+    return written

@@ -142,6 +142,12 @@ def static_map(
     size_cm
         Width and height of the picture; the map takes the top, the legend
         the bottom 25%.
+
+    Notes
+    -----
+    The OpenStreetMap attribution is not drawn here: the report's page puts
+    it as text on the map's corner (so it can be read and searched in the
+    PDF).
     """
     muni = municipalities[municipalities["pro_com_t"].astype(str) == code]
     fig = Figure(figsize=(size_cm[0] / 2.54, size_cm[1] / 2.54))
@@ -285,17 +291,6 @@ def static_map(
         fontsize=6,
         zorder=7,
         bbox=_box(0.7),
-    )
-    ax.text(
-        x1 - 0.01 * (x1 - x0),
-        y0 + 0.012 * (y1 - y0),
-        "© OpenStreetMap contributors",
-        ha="right",
-        va="bottom",
-        fontsize=5.5,
-        color="#333333",
-        zorder=7,
-        bbox=_box(0.8),
     )
     if outside:
         ax.text(

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from territorio.errors import ConfigError
 from territorio.report._texts import check_lang
@@ -87,7 +88,8 @@ def report_html(src: ReportSource, code: str, *, lang: str = "it") -> str:
     facts = report_facts(src, code, lang)
     map_png = _map_png(src, code, facts["header"], lang)
     chart = comparison_chart(facts["comparison"], lang=lang) if facts["group"] else None
-    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    # our own stylesheet, trusted: not escaped (autoescaping would turn its quotes into &#34;)
+    css = Markup((TEMPLATES / "report.css").read_text(encoding="utf-8"))
     return _ENV.get_template("report.html").render(
         **facts,
         css=css,

@@ -1,0 +1,182 @@
+"""The PDF reports of real comuni on the real Turin bundle (pdftotext, pdfinfo)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from territorio.report import ReportSource, write_reports
+from territorio.report.render import report_pdf
+from tests.report.support import pdf_pages, pdf_text
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+pytestmark = pytest.mark.shared_data
+
+CODES = ("001272", "001073", "001168", "001214", "001284")
+
+
+@pytest.fixture(scope="module")
+def source(torino_bundle: Any) -> ReportSource:
+    return ReportSource(torino_bundle)
+
+
+@pytest.fixture(scope="module")
+def pdfs(source: ReportSource, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("reports")
+    paths = write_reports(source, list(CODES), out_dir=out, lang="it")
+    return dict(zip(CODES, paths, strict=True))
+
+
+@pytest.fixture(scope="module")
+def api_detail(torino_bundle: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from territorio.api import Settings
+    from territorio.api.app import create_app
+
+    db = tmp_path_factory.mktemp("db") / "wpt.db"
+    settings = Settings(bundle_path=torino_bundle.path, database_url=f"sqlite:///{db}")
+    with TestClient(create_app(settings)) as c:
+
+        def get(code: str) -> dict[str, Any]:
+            r = c.get(f"/municipalities/{code}")
+            assert r.status_code == 200
+            body: dict[str, Any] = r.json()
+            return body
+
+        yield get
+
+
+def _line(text: str, label: str) -> str:
+    """The table row of a category: the line of the table that starts with its label."""
+    table = text.split("Servizi per categoria", 1)[1].split("Tempi in auto dal punto", 1)[0]
+    # the label is in the first column (a wrapped service name is indented far)
+    rows = [ln for ln in table.splitlines() if re.match(rf"\s{{0,4}}{re.escape(label)}", ln)]
+    assert len(rows) == 1, f"no row {label!r} in the report's table"
+    return rows[0]
+
+
+def test_one_or_two_pages_with_name_and_attribution(pdfs: dict[str, Path]) -> None:
+    for code, path in pdfs.items():
+        assert path.name == f"comune_{code}_it.pdf"
+        assert 1 <= pdf_pages(path) <= 2
+        text = pdf_text(path)
+        assert f"CODICE ISTAT {code}" in text
+        # on the map and in the footer
+        assert text.count("© OpenStreetMap contributors") >= 2
+    # no temporary files left next to the reports
+    assert sorted(p.name for p in next(iter(pdfs.values())).parent.iterdir()) == sorted(
+        p.name for p in pdfs.values()
+    )
+
+
+def test_the_comune_named_none_keeps_its_name(pdfs: dict[str, Path]) -> None:
+    text = pdf_text(pdfs["001168"])
+    lines = [ln.strip() for ln in text.splitlines()]
+    assert "None" in lines  # the title line is the bare name
+    assert "Classe SNAI C Cintura" in text
+
+
+def test_minutes_are_those_of_the_api(pdfs: dict[str, Path], api_detail: Any) -> None:
+    checked = 0
+    for code in ("001272", "001168", "001214"):
+        text = pdf_text(pdfs[code])
+        detail = api_detail(code)
+        for ind in detail["indicators"]:
+            line = _line(text, ind["label_it"])
+            nearest = ind["nearest"]
+            if ind["status"] in ("ok", "partial") and nearest and nearest["time_min"] is not None:
+                minutes = f"{nearest['time_min']:.1f}".replace(".", ",")
+                assert f" {minutes} " in f"{line} ", (code, ind["category"], line)
+                checked += 1
+            elif ind["status"] == "no_data":
+                assert "nessun dato" in line, (code, ind["category"], line)
+    # Torino, None and Rivalta have 7, 6 and 6 categories with a time
+    assert checked >= 15
+
+
+def test_outside_coverage_is_said_not_blank(pdfs: dict[str, Path]) -> None:
+    text = pdf_text(pdfs["001073"])  # Ceresole Reale, Valle Orco
+    assert "Ceresole Reale" in text
+    assert "fuori copertura della rete stradale" in text
+    assert "Confronto non disponibile" in text
+    # under the map (which draws the boundary hatched, with no isochrones)
+    assert (
+        "Il comune è fuori dalla copertura della rete stradale di questi dati: nessuna isocrona"
+        in (" ".join(text.split()))
+    )
+    assert _line(text, "Farmacia").split()[-2:] == ["fuori", "copertura"]
+
+
+def test_comparable_group_is_the_one_stated(
+    pdfs: dict[str, Path], source: ReportSource, torino_bundle: Any
+) -> None:
+    # Hand count from the plan and the bundle: SNAI class and altitude zone
+    # equal to the comune's, the comune itself excluded.
+    plan = pd.read_parquet(source.plan.path / "municipalities.parquet")
+    munis = torino_bundle.layer("municipalities")
+    both = plan[["pro_com_t", "snai_class"]].merge(
+        munis[["pro_com_t", "altitude_zone"]], on="pro_com_t"
+    )
+    for code in ("001168", "001214"):
+        me = both[both["pro_com_t"] == code].iloc[0]
+        peers = both[
+            (both["snai_class"] == me["snai_class"])
+            & (both["altitude_zone"] == me["altitude_zone"])
+            & (both["pro_com_t"] != code)
+        ]
+        assert len(peers) >= 3
+        text = " ".join(pdf_text(pdfs[code]).split())
+        stated = (
+            f"Comuni confrontabili: classe SNAI C Cintura e zona altimetrica "
+            f"«{me['altitude_zone']}» ({len(peers)} comuni)."
+        )
+        assert stated in text
+        from territorio.report.source import comparable_group
+
+        group = comparable_group(source.municipalities, code)
+        assert group is not None and set(group.codes) == set(peers["pro_com_t"])
+
+
+def test_whatif_box_only_where_the_scenario_touches(pdfs: dict[str, Path]) -> None:
+    # Rivalta di Torino: its post office closes (osm:node/446391749)
+    rivalta = " ".join(pdf_text(pdfs["001214"]).split())
+    assert "Cosa cambia se" in rivalta
+    assert "chiude: Ufficio postale" in rivalta and "Rivalta di Torino" in rivalta
+    # Val della Torre: the new pharmacy opens at its reference point, 10.8 -> 0.2 min
+    vdt = " ".join(pdf_text(pdfs["001284"]).split())
+    assert "apre: Farmacia «Farmacia di comunità (ipotesi)»" in vdt
+    assert "Farmacia, dal punto di riferimento 10,8 min 0,2 min" in vdt
+    # Torino is not touched
+    assert "Cosa cambia se" not in pdf_text(pdfs["001272"])
+
+
+def test_english_report(source: ReportSource, tmp_path: Path) -> None:
+    (path,) = write_reports(source, ["001168"], out_dir=tmp_path, lang="en")
+    text = pdf_text(path)
+    assert path.name == "comune_001168_en.pdf"
+    assert "MUNICIPALITY REPORT" in text and "SNAI class C Belt" in text
+    assert "Comparable comuni: SNAI class C Belt and altitude zone" in " ".join(text.split())
+
+
+def test_renders_with_no_network(
+    source: ReportSource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("network access is forbidden in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    path = tmp_path / "torino.pdf"
+    path.write_bytes(report_pdf(source, "001272", lang="it"))
+    text = pdf_text(path)
+    assert "Servizi e isocrone in auto" in text and "Torino" in text
+    # the map is an embedded raster, not a reference to tiles
+    assert b"/Subtype /Image" in path.read_bytes() or b"/Subtype/Image" in path.read_bytes()

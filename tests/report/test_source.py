@@ -53,8 +53,7 @@ def test_comparison_table_median_and_quartiles() -> None:
         {
             "pro_com_t": codes * 2,
             "category": ["pharmacy"] * 5 + ["hospital"] * 5,
-            "status": ["ok", "ok", "ok", "partial", "outside_coverage"]
-            + ["ok", "no_data", "no_data", "no_data", "no_data"],
+            "status": ["ok", "ok", "ok", "partial", "outside_coverage", "ok"] + ["no_data"] * 4,
             "ref_time_min": [9.0, 2.0, 4.0, 6.0, 99.0, 30.0, np.nan, np.nan, np.nan, np.nan],
         }
     )

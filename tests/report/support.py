@@ -20,11 +20,12 @@ def require_poppler() -> None:
     pytest.skip(reason)
 
 
-def pdf_text(path: Path) -> str:
-    """Return the text of a PDF, laid out as on the page (``pdftotext -layout``)."""
+def pdf_text(path: Path, *, layout: bool = True) -> str:
+    """Return the text of a PDF: laid out as on the page (``-layout``) or in reading order."""
     require_poppler()
+    flags = ["-layout"] if layout else []
     out = subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+        ["pdftotext", *flags, str(path), "-"], check=True, capture_output=True, text=True
     )
     return out.stdout
 

@@ -107,11 +107,9 @@ def test_outside_coverage_is_said_not_blank(pdfs: dict[str, Path]) -> None:
     assert "Ceresole Reale" in text
     assert "fuori copertura della rete stradale" in text
     assert "Confronto non disponibile" in text
-    # under the map (which draws the boundary hatched, with no isochrones)
-    assert (
-        "Il comune è fuori dalla copertura della rete stradale di questi dati: nessuna isocrona"
-        in (" ".join(text.split()))
-    )
+    # above the map (which draws the boundary hatched, with no isochrones)
+    flow = " ".join(pdf_text(pdfs["001073"], layout=False).split())
+    assert "Il comune è fuori dalla copertura della rete stradale di questi dati" in flow
     assert _line(text, "Farmacia").split()[-2:] == ["fuori", "copertura"]
 
 

@@ -126,9 +126,17 @@ def _provenance(src: ReportSource, lang: str) -> dict[str, Any]:
     dates = [f"{k} {v}" for k, v in sorted(by_source.items())]
     computed = str((man.get("access") or {}).get("computed_at") or "")[:10]
     t = TEXTS[lang]
+    short = []
+    for key, label in (("municipalities", "istat"), ("population", "census")):
+        src_rec = sources.get(key)
+        if isinstance(src_rec, dict) and src_rec.get("data_date"):
+            short.append(f"{t['src_' + label]} {str(src_rec['data_date'])[:10]}")
+    if man.get("osm_timestamp"):
+        short.append(f"OpenStreetMap {str(man['osm_timestamp'])[:10]}")
     if computed:
-        dates.append(t["computed"].format(date=computed))
+        short.append(t["computed"].format(date=computed))
     return {
+        "short": ", ".join(short),
         "dates": "; ".join(dates),
         "licences": "; ".join(licences),
         "generated": t["generated"].format(
@@ -240,11 +248,13 @@ def _site(src: ReportSource, rec: pd.Series, lang: str) -> str:
     if sites is None or len(sites) == 0:
         return t["site_none"].format(cluster=scope) if in_scope else t["site_other"]
     munis = src.municipalities
-    where = munis.sjoin(sites.to_crs(munis.crs), predicate="contains")
+    where = munis[["pro_com_t", "name", munis.geometry.name]].sjoin(
+        sites[[sites.geometry.name]].to_crs(munis.crs), predicate="contains"
+    )
     here = where[where["pro_com_t"] == code]
     if not in_scope and len(here) == 0:
         return t["site_other"]
-    best = sites.sort_values("order").iloc[0]
+    best = sites.sort_values("order").iloc[0] if "order" in sites.columns else sites.iloc[0]
     host = where[where["index_right"] == best.name]
     host_name = str(host.iloc[0]["name"]) if len(host) else "–"
     return t["site_found"].format(

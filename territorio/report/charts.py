@@ -117,7 +117,7 @@ def static_map(
     isochrones: gpd.GeoDataFrame | None,
     outside: bool,
     lang: str = "it",
-    size_cm: tuple[float, float] = (9.4, 10.6),
+    size_cm: tuple[float, float] = (9.4, 7.95),
 ) -> bytes:
     """Draw the comune's map and return it as PNG.
 
@@ -140,8 +140,8 @@ def static_map(
     lang
         ``"it"`` or ``"en"``.
     size_cm
-        Width and height of the picture; the map takes the top, the legend
-        the bottom 25%.
+        Width and height of the map; the legend is added below it, as tall
+        as its rows.
 
     Notes
     -----
@@ -151,8 +151,8 @@ def static_map(
     """
     muni = municipalities[municipalities["pro_com_t"].astype(str) == code]
     fig = Figure(figsize=(size_cm[0] / 2.54, size_cm[1] / 2.54))
-    ax = fig.add_axes((0.0, 0.25, 1.0, 0.75))
-    aspect = size_cm[0] / (size_cm[1] * 0.75)
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    aspect = size_cm[0] / size_cm[1]
     bounds = list(muni.total_bounds)
     if isochrones is not None and len(isochrones):
         # the comune and its 10-minute area: a city's 30-minute area is too wide to read
@@ -305,7 +305,13 @@ def static_map(
             zorder=7,
             bbox=_box(0.85, edge="#9e9e9e", pad=2),
         )
-    leg = fig.add_axes((0.0, 0.0, 1.0, 0.245))
+    # the legend below the map, as tall as its rows (two columns)
+    rows = (len(handles) + 1) // 2
+    leg_cm = 0.25 + 0.3 * rows
+    total = size_cm[1] + leg_cm
+    fig.set_size_inches(size_cm[0] / 2.54, total / 2.54)
+    ax.set_position((0.0, leg_cm / total, 1.0, size_cm[1] / total))
+    leg = fig.add_axes((0.0, 0.0, 1.0, (leg_cm - 0.05) / total))
     leg.axis("off")
     leg.legend(
         handles=handles,

@@ -135,7 +135,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(path)
 
-    write_reports(src, codes, out_dir=args.out, lang=args.lang, progress=done)
+    write_reports(src, codes, out_dir=args.out, lang=args.lang, progress=done, workers=args.workers)
     return 0
 
 
@@ -224,6 +224,12 @@ def _parser() -> argparse.ArgumentParser:
         "--out", "-o", type=Path, default=Path("reports"), help="folder (default: reports)"
     )
     p.add_argument("--plan", type=Path, help="planning outputs folder (default: <bundle>-plan)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes drawing the reports, e.g. one per core for --all (default: 1)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no output")
     p.set_defaults(func=_cmd_report)
 

@@ -164,6 +164,7 @@ def write_reports(
     out_dir: str | Path,
     lang: str = "it",
     progress: Callable[[str, Path], None] | None = None,
+    workers: int = 1,
 ) -> list[Path]:
     """Write the PDF report of each comune of ``codes`` into ``out_dir``.
 
@@ -182,6 +183,11 @@ def write_reports(
         ``"it"`` (default) or ``"en"``.
     progress
         Called with each code and its file once written.
+    workers
+        Processes drawing the reports (default 1: this one). Each extra
+        process reads the bundle and builds the road network once (a few
+        seconds), so more than one pays off for many reports, e.g. a whole
+        province on a machine with that many cores.
 
     Returns
     -------
@@ -193,15 +199,19 @@ def write_reports(
     NotFoundError
         If a code is not a comune of the bundle (no file is written).
     ConfigError
-        If ``lang`` is neither ``"it"`` nor ``"en"``.
-        Also if ``out_dir`` exists and is not a folder.
+        If ``lang`` is neither ``"it"`` nor ``"en"``, if ``workers < 1``, or
+        if ``out_dir`` exists and is not a folder.
     """
     check_lang(lang)
+    if workers < 1:
+        raise ConfigError(f"workers must be at least 1, got {workers}")
     wanted = list(dict.fromkeys(src.check(str(c)) for c in codes))
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"output folder {out} exists and is not a folder; name a folder")
     out.mkdir(parents=True, exist_ok=True)
+    if workers > 1 and len(wanted) > 1:
+        return _write_parallel(src, wanted, out, lang, progress, workers)
     written = []
     for code in wanted:
         path = out / report_filename(code, lang)
@@ -210,3 +220,46 @@ def write_reports(
         if progress is not None:
             progress(code, path)
     return written
+
+
+# -- several processes ------------------------------------------------------------------
+
+_WORKER: dict[str, ReportSource] = {}
+
+
+def _worker_init(bundle: str, plan_dir: str) -> None:
+    _WORKER["src"] = ReportSource(bundle, plan_dir=plan_dir)
+
+
+def _worker_write(code: str, out: str, lang: str) -> str:
+    path = Path(out) / report_filename(code, lang)
+    _write_atomic(path, report_pdf(_WORKER["src"], code, lang=lang))
+    return str(path)
+
+
+def _write_parallel(
+    src: ReportSource,
+    codes: list[str],
+    out: Path,
+    lang: str,
+    progress: Callable[[str, Path], None] | None,
+    workers: int,
+) -> list[Path]:
+    """Write the reports in ``workers`` fresh processes (spawned: no forked threads)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    done: dict[str, Path] = {}
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(codes)),
+        mp_context=mp.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(str(src.bundle.path), str(src.plan.path)),
+    ) as pool:
+        futures = {pool.submit(_worker_write, c, str(out), lang): c for c in codes}
+        for fut in as_completed(futures):
+            code = futures[fut]
+            done[code] = Path(fut.result())
+            if progress is not None:
+                progress(code, done[code])
+    return [done[c] for c in codes]

@@ -44,3 +44,14 @@ def test_synthetic_pdf(source: ReportSource, tmp_path: Path) -> None:
     assert "Frossasco" in text and "CODICE ISTAT 001192" in text
     assert "Area sottoservita C01 Frossasco, Piscina" in text
     assert "© OpenStreetMap contributors" in text
+
+
+def test_two_processes_write_the_same_reports(source: ReportSource, tmp_path: Path) -> None:
+    codes = ["001193", "001191", "001192"]
+    one = write_reports(source, codes, out_dir=tmp_path / "one")
+    two = write_reports(source, codes, out_dir=tmp_path / "two", workers=2)
+    assert [p.name for p in two] == [p.name for p in one]  # in the order of the codes
+    for a, b in zip(one, two, strict=True):
+        # the same text but the footer's date of writing (which may cross midnight)
+        assert pdf_text(a).split("Generato")[0] == pdf_text(b).split("Generato")[0]
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(p.name for p in two)

@@ -30,6 +30,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "Il comune è fuori dalla copertura della rete stradale di questi dati: "
             "nessuna isocrona; i servizi noti sono comunque disegnati."
         ),
+        "map_partial": (
+            "Copertura parziale: dove la rete stradale di questi dati non arriva non ci "
+            "sono isocrone (non significa che i luoghi siano irraggiungibili)."
+        ),
         "chart": "Minuti in auto al servizio più vicino: il comune e i comuni confrontabili",
         "group": (
             "Comuni confrontabili: classe SNAI {klass} e zona altimetrica «{zone}» ({n} comuni)."
@@ -119,6 +123,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "map_outside": (
             "The comune is outside the road-network coverage of this data: no isochrones; "
             "the known services are drawn all the same."
+        ),
+        "map_partial": (
+            "Partial coverage: where this data's road network does not reach there are no "
+            "isochrones (it does not mean those places cannot be reached)."
         ),
         "chart": "Minutes by car to the nearest service: the comune and comparable comuni",
         "group": ("Comparable comuni: SNAI class {klass} and altitude zone “{zone}” ({n} comuni)."),

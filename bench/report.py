@@ -12,6 +12,19 @@ bundle and its plan folder (``make run``). Prints, for one process:
 
 Figures depend on the machine's load (2 shared cores here): quote them with
 that caveat, never as a test threshold.
+
+Measured 2026-12-01 on the Turin bundle (312 comuni, 36 fully covered), 2
+cores shared with other jobs (load average 4-6):
+
+- steady state, one report: 0.3-0.4 s outside coverage (no isochrones),
+  0.4-1.3 s covered (Torino 1.3 s: map 0.38, chart 0.15, WeasyPrint 0.44);
+- a cold ``territorio report -m 001272``: 4.9 s wall (4.1 s CPU), of which
+  about 2 s are imports and 1.8 s the road network and isochrone edge
+  samples (once per process); ``-m 001019`` (outside coverage): 3.0 s;
+- ``territorio report --all``: 312 one-page PDFs (35 MB) in 146 s wall
+  (100 s CPU) in one process; ``--workers 2`` took 152 s wall (105 s CPU)
+  because the two cores were busy with other jobs: on two free cores it
+  would be about half the CPU time.
 """
 
 from __future__ import annotations

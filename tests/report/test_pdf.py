@@ -21,7 +21,11 @@ with warnings.catch_warnings():
 
 pytestmark = pytest.mark.shared_data
 
-CODES = ("001272", "001073", "001168", "001214", "001284")
+#: Torino, None (the comune named "None"), Rivalta di Torino (its post office
+#: closes in the plan's scenario), Val della Torre (a pharmacy opens there).
+CODES = ["001272", "001168", "001214", "001284"]
+#: Ceresole Reale (Valle Orco), outside the road coverage of the Turin graph.
+VALLEY = "001073"
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +34,31 @@ def source(torino_bundle: Any) -> ReportSource:
 
 
 @pytest.fixture(scope="module")
-def pdfs(source: ReportSource, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def outside(source: ReportSource) -> str | None:
+    """A comune outside network coverage: Ceresole Reale when it is, else the first one."""
+    m = source.municipalities
+    codes = m.loc[m["network_coverage"] == "none", "pro_com_t"].tolist()
+    return VALLEY if VALLEY in codes else (codes[0] if codes else None)
+
+
+@pytest.fixture(scope="module")
+def pdfs(
+    source: ReportSource, outside: str | None, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("reports")
-    paths = write_reports(source, list(CODES), out_dir=out, lang="it")
-    return dict(zip(CODES, paths, strict=True))
+    extra = [c for c in (outside, VALLEY) if c is not None and c not in CODES]
+    codes = CODES + list(dict.fromkeys(extra))
+    paths = write_reports(source, codes, out_dir=out, lang="it")
+    return dict(zip(codes, paths, strict=True))
+
+
+def _klass(source: ReportSource, code: str, lang: str = "it") -> str:
+    """The comune's SNAI class as the report words it (from the plan folder)."""
+    from territorio.maps._style import SNAI_TEXT
+
+    m = source.municipalities
+    klass = m.loc[m["pro_com_t"] == code, "snai_class"].iloc[0]
+    return SNAI_TEXT[klass][0 if lang == "it" else 1]
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +102,12 @@ def test_one_or_two_pages_with_name_and_attribution(pdfs: dict[str, Path]) -> No
     )
 
 
-def test_the_comune_named_none_keeps_its_name(pdfs: dict[str, Path]) -> None:
+def test_the_comune_named_none_keeps_its_name(pdfs: dict[str, Path], source: ReportSource) -> None:
     text = pdf_text(pdfs["001168"])
     lines = [ln.strip() for ln in text.splitlines()]
     assert "None" in lines  # the title line is the bare name
-    assert "Classe SNAI C Cintura" in text
+    assert f"Classe SNAI {_klass(source, '001168')}" in text
+    assert "Classe SNAI non classificabile" not in text
 
 
 def test_minutes_are_those_of_the_api(pdfs: dict[str, Path], api_detail: Any) -> None:
@@ -102,13 +128,14 @@ def test_minutes_are_those_of_the_api(pdfs: dict[str, Path], api_detail: Any) ->
     assert checked >= 15
 
 
-def test_outside_coverage_is_said_not_blank(pdfs: dict[str, Path]) -> None:
-    text = pdf_text(pdfs["001073"])  # Ceresole Reale, Valle Orco
-    assert "Ceresole Reale" in text
+def test_outside_coverage_is_said_not_blank(pdfs: dict[str, Path], outside: str | None) -> None:
+    if outside is None:
+        pytest.skip("every comune of this bundle is inside network coverage")
+    text = pdf_text(pdfs[outside])
     assert "fuori copertura della rete stradale" in text
     assert "Confronto non disponibile" in text
     # above the map (which draws the boundary hatched, with no isochrones)
-    flow = " ".join(pdf_text(pdfs["001073"], layout=False).split())
+    flow = " ".join(pdf_text(pdfs[outside], layout=False).split())
     assert "Il comune è fuori dalla copertura della rete stradale di questi dati" in flow
     assert _line(text, "Farmacia").split()[-2:] == ["fuori", "copertura"]
 
@@ -130,12 +157,18 @@ def test_comparable_group_is_the_one_stated(
             & (both["altitude_zone"] == me["altitude_zone"])
             & (both["pro_com_t"] != code)
         ]
-        assert len(peers) >= 3
         text = " ".join(pdf_text(pdfs[code]).split())
-        stated = (
-            f"Comuni confrontabili: classe SNAI C Cintura e zona altimetrica "
-            f"«{me['altitude_zone']}» ({len(peers)} comuni)."
-        )
+        if len(peers) >= 3:
+            stated = (
+                f"Comuni confrontabili: classe SNAI {_klass(source, code)} e zona altimetrica "
+                f"«{me['altitude_zone']}» ({len(peers)} comuni)."
+            )
+        else:  # widened to the whole class
+            peers = both[(both["snai_class"] == me["snai_class"]) & (both["pro_com_t"] != code)]
+            stated = (
+                f"Comuni confrontabili: classe SNAI {_klass(source, code)}, tutte le zone "
+                f"altimetriche ({len(peers)} comuni;"
+            )
         assert stated in text
         from territorio.report.source import comparable_group
 
@@ -143,15 +176,24 @@ def test_comparable_group_is_the_one_stated(
         assert group is not None and set(group.codes) == set(peers["pro_com_t"])
 
 
-def test_whatif_box_only_where_the_scenario_touches(pdfs: dict[str, Path]) -> None:
-    # Rivalta di Torino: its post office closes (osm:node/446391749)
+def test_whatif_box_only_where_the_scenario_touches(
+    pdfs: dict[str, Path], source: ReportSource
+) -> None:
+    from territorio.report._texts import fmt_min
+
+    # configs/plan-torino.toml: Rivalta di Torino's post office closes
     rivalta = " ".join(pdf_text(pdfs["001214"]).split())
     assert "Cosa cambia se" in rivalta
-    assert "chiude: Ufficio postale" in rivalta and "Rivalta di Torino" in rivalta
-    # Val della Torre: the new pharmacy opens at its reference point, 10.8 -> 0.2 min
+    assert "chiude: Ufficio postale" in rivalta and ", Rivalta di Torino" in rivalta
+    # ... and a pharmacy opens at Val della Torre's reference point: its time
+    # before and after are those of the plan's scenario.csv
+    row = source.scenario_table.loc["001284"]  # type: ignore[union-attr]
+    before, after = row["pharmacy_ref_min_before"], row["pharmacy_ref_min_after"]
+    assert after < 1.0 < before  # the new pharmacy is at the reference point
     vdt = " ".join(pdf_text(pdfs["001284"]).split())
     assert "apre: Farmacia «Farmacia di comunità (ipotesi)»" in vdt
-    assert "Farmacia, dal punto di riferimento 10,8 min 0,2 min" in vdt
+    expected = f"Farmacia, dal punto di riferimento {fmt_min(before, 'it')} {fmt_min(after, 'it')}"
+    assert expected in vdt
     # Torino is not touched
     assert "Cosa cambia se" not in pdf_text(pdfs["001272"])
 
@@ -159,9 +201,10 @@ def test_whatif_box_only_where_the_scenario_touches(pdfs: dict[str, Path]) -> No
 def test_english_report(source: ReportSource, tmp_path: Path) -> None:
     (path,) = write_reports(source, ["001168"], out_dir=tmp_path, lang="en")
     text = pdf_text(path)
+    klass = _klass(source, "001168", "en")
     assert path.name == "comune_001168_en.pdf"
-    assert "MUNICIPALITY REPORT" in text and "SNAI class C Belt" in text
-    assert "Comparable comuni: SNAI class C Belt and altitude zone" in " ".join(text.split())
+    assert "MUNICIPALITY REPORT" in text and f"SNAI class {klass}" in text
+    assert f"Comparable comuni: SNAI class {klass}" in " ".join(text.split())
 
 
 def test_renders_with_no_network(

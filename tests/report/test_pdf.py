@@ -13,6 +13,7 @@ import pytest
 
 from territorio.report import ReportSource, write_reports
 from territorio.report.render import report_pdf
+from territorio.report.source import comparable_group
 from tests.report.support import pdf_pages, pdf_text
 
 with warnings.catch_warnings():
@@ -52,13 +53,13 @@ def pdfs(
     return dict(zip(codes, paths, strict=True))
 
 
-def _klass(source: ReportSource, code: str, lang: str = "it") -> str:
-    """The comune's SNAI class as the report words it (from the plan folder)."""
+def _klass(source: ReportSource, code: str, lang: str = "it") -> str | None:
+    """The comune's SNAI class as the report words it (from the plan), None when it has none."""
     from territorio.maps._style import SNAI_TEXT
 
     m = source.municipalities
     klass = m.loc[m["pro_com_t"] == code, "snai_class"].iloc[0]
-    return SNAI_TEXT[klass][0 if lang == "it" else 1]
+    return SNAI_TEXT[klass][0 if lang == "it" else 1] if klass in SNAI_TEXT else None
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +107,9 @@ def test_the_comune_named_none_keeps_its_name(pdfs: dict[str, Path], source: Rep
     text = pdf_text(pdfs["001168"])
     lines = [ln.strip() for ln in text.splitlines()]
     assert "None" in lines  # the title line is the bare name
-    assert f"Classe SNAI {_klass(source, '001168')}" in text
-    assert "Classe SNAI non classificabile" not in text
+    klass = _klass(source, "001168")
+    # C Cintura on today's Turin graph; outside coverage where the graph misses its centre
+    assert f"Classe SNAI {klass or 'non classificabile'}" in text
 
 
 def test_minutes_are_those_of_the_api(pdfs: dict[str, Path], api_detail: Any) -> None:
@@ -158,6 +160,10 @@ def test_comparable_group_is_the_one_stated(
             & (both["pro_com_t"] != code)
         ]
         text = " ".join(pdf_text(pdfs[code]).split())
+        if _klass(source, code) is None:
+            assert "Confronto non disponibile" in text
+            assert comparable_group(source.municipalities, code) is None
+            continue
         if len(peers) >= 3:
             stated = (
                 f"Comuni confrontabili: classe SNAI {_klass(source, code)} e zona altimetrica "
@@ -170,8 +176,6 @@ def test_comparable_group_is_the_one_stated(
                 f"altimetriche ({len(peers)} comuni;"
             )
         assert stated in text
-        from territorio.report.source import comparable_group
-
         group = comparable_group(source.municipalities, code)
         assert group is not None and set(group.codes) == set(peers["pro_com_t"])
 
@@ -189,7 +193,7 @@ def test_whatif_box_only_where_the_scenario_touches(
     # before and after are those of the plan's scenario.csv
     row = source.scenario_table.loc["001284"]  # type: ignore[union-attr]
     before, after = row["pharmacy_ref_min_before"], row["pharmacy_ref_min_after"]
-    assert after < 1.0 < before  # the new pharmacy is at the reference point
+    assert after < before  # the new pharmacy is nearer
     vdt = " ".join(pdf_text(pdfs["001284"]).split())
     assert "apre: Farmacia «Farmacia di comunità (ipotesi)»" in vdt
     expected = f"Farmacia, dal punto di riferimento {fmt_min(before, 'it')} {fmt_min(after, 'it')}"
@@ -203,8 +207,9 @@ def test_english_report(source: ReportSource, tmp_path: Path) -> None:
     text = pdf_text(path)
     klass = _klass(source, "001168", "en")
     assert path.name == "comune_001168_en.pdf"
-    assert "MUNICIPALITY REPORT" in text and f"SNAI class {klass}" in text
-    assert f"Comparable comuni: SNAI class {klass}" in " ".join(text.split())
+    assert "MUNICIPALITY REPORT" in text and f"SNAI class {klass or 'not classifiable'}" in text
+    flow = " ".join(text.split())
+    assert (f"Comparable comuni: SNAI class {klass}" if klass else "No comparison") in flow
 
 
 def test_renders_with_no_network(

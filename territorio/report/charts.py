@@ -355,7 +355,7 @@ def comparison_chart(
     if len(rows) == 0:
         return None
     n = len(rows)
-    height_cm = 1.3 + 0.55 * n
+    height_cm = 1.2 + 0.42 * n
     fig = Figure(figsize=(width_cm / 2.54, height_cm / 2.54))
     ax = fig.add_axes((0.47, 1.0 / height_cm * 0.95, 0.42, 1 - 1.45 / height_cm))
     ys = np.arange(n)[::-1]

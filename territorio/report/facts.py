@@ -50,18 +50,23 @@ def _factor_label(code: str, lang: str) -> str:
 def _service_name(
     services: pd.DataFrame, sid: str, lang: str, *, with_category: bool = False
 ) -> str:
-    """Return a service's name, or ``unnamed (id)`` when the source gives none."""
+    """Return a service's name, or ``unnamed`` when the source gives none."""
     if sid not in services.index:
         return sid
     name = services.at[sid, "name"]
-    text = (
-        f"«{name}»"
-        if isinstance(name, str) and name.strip()
-        else f"{TEXTS[lang]['unnamed']} ({sid})"
-    )
+    text = f"«{name}»" if isinstance(name, str) and name.strip() else TEXTS[lang]["unnamed"]
     if with_category:
         return f"{category_label(str(services.at[sid, 'category']), lang)} {text}"
     return text.strip("«»")
+
+
+def _first(rec: pd.Series, *keys: str) -> str:
+    """Return the first non-empty text among ``rec[key]`` (``""`` when none)."""
+    for k in keys:
+        v = rec.get(k)
+        if isinstance(v, str) and v.strip():
+            return v
+    return ""
 
 
 def _header(src: ReportSource, rec: pd.Series, lang: str) -> dict[str, Any]:
@@ -70,10 +75,15 @@ def _header(src: ReportSource, rec: pd.Series, lang: str) -> dict[str, Any]:
     coverage = str(rec.get("network_coverage") or "full")
     if isinstance(klass, str) and klass in SNAI_TEXT:
         snai = SNAI_TEXT[klass][0 if lang == "it" else 1]
-        if str(rec.get("nearest_polo") or "") == str(rec["pro_com_t"]):
+        # the destination polo (``polo_destination*``; ``nearest_polo*`` in older plans)
+        dest = _first(rec, "polo_destination", "nearest_polo")
+        if dest == str(rec["pro_com_t"]) or _first(rec, "polo_type") in (
+            "polo",
+            "polo_intercomunale",
+        ):
             snai_detail = t["snai_is_polo"]
         elif finite(rec.get("time_to_polo_min")):
-            polo = rec.get("nearest_polo_name") or rec.get("nearest_polo") or "–"
+            polo = _first(rec, "polo_destination_name", "nearest_polo_name") or dest or "–"
             snai_detail = t["snai_polo"].format(
                 minutes=fmt_min(rec["time_to_polo_min"], lang), polo=polo
             )

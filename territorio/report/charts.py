@@ -317,7 +317,7 @@ def static_map(
         handles=handles,
         loc="upper left",
         ncol=2,
-        fontsize=5.6,
+        fontsize=5.2,
         frameon=False,
         handlelength=1.4,
         columnspacing=0.8,

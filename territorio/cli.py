@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from territorio._version import __version__
-from territorio.errors import BundleError, ConfigError, TerritorioError
+from territorio.errors import BundleError, ConfigError, TerritorioError, UnknownAreaError
 
 if TYPE_CHECKING:
     from territorio.planning.config import PlanConfig
@@ -173,6 +173,26 @@ def _cmd_maps(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from territorio.report import ReportSource, write_reports
+
+    if not args.municipality and not args.all:
+        raise UnknownAreaError(
+            "name the comuni: -m 001272 (repeatable), or --all for every comune of the bundle"
+        )
+    src = ReportSource(args.bundle or _default_bundle(), plan_dir=args.plan)
+    codes = list(args.municipality or [])
+    if args.all:
+        codes += src.municipalities["pro_com_t"].astype(str).tolist()
+
+    def done(code: str, path: Path) -> None:
+        if not args.quiet:
+            print(path)
+
+    write_reports(src, codes, out_dir=args.out, lang=args.lang, progress=done, workers=args.workers)
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from territorio.api import Settings, serve
     from territorio.planning.run import default_plan_dir
@@ -265,6 +285,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd_maps)
+
+    p = sub.add_parser("report", help="write the one-page PDF report of comuni")
+    _bundle_arg(p)
+    p.add_argument(
+        "--municipality",
+        "-m",
+        action="append",
+        metavar="ISTAT",
+        help="6-digit ISTAT code of a comune (repeatable)",
+    )
+    p.add_argument("--all", action="store_true", help="every comune of the bundle")
+    p.add_argument("--lang", choices=["it", "en"], default="it", help="language (default: it)")
+    p.add_argument(
+        "--out", "-o", type=Path, default=Path("reports"), help="folder (default: reports)"
+    )
+    p.add_argument("--plan", type=Path, help="planning outputs folder (default: <bundle>-plan)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes drawing the reports, e.g. one per core for --all (default: 1)",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no output")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("serve", help="run the Welfare Point Territoriale HTTP API")
     p.add_argument("--bundle", type=Path, help="bundle folder (default: TERRITORIO_BUNDLE_PATH)")

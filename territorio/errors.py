@@ -14,6 +14,7 @@ __all__ = [
     "ConfigError",
     "DataValidationError",
     "MissingColumnError",
+    "MissingOutputsError",
     "NotFoundError",
     "OutsideCoverageError",
     "SourceNotFoundError",
@@ -74,3 +75,10 @@ class OutsideCoverageError(ValueError, TerritorioError):
 
 class UnsupportedModeError(ValueError, TerritorioError):
     """A travel mode is not available on this network."""
+
+
+class MissingOutputsError(BundleError):
+    """A stage's outputs a request needs were not computed (``territorio access``, ``plan``).
+
+    The bundle itself is fine; the fix is to run the named command.
+    """

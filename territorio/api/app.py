@@ -218,8 +218,15 @@ def create_app(settings: Settings) -> FastAPI:
         ogc.router,
     ):
         app.include_router(r)
+    plan_dir = plan_folder(settings)
     app.include_router(
-        build_router(settings.bundle_path, tiles=settings.tiles_url, prefix=WEB_PREFIX)
+        build_router(
+            settings.bundle_path,
+            tiles=settings.tiles_url,
+            prefix=WEB_PREFIX,
+            # the served plan (TERRITORIO_PLAN_PATH) for the pages and PDF reports too
+            plan_dir=plan_dir if plan_dir is not None and plan_dir.is_dir() else None,
+        )
     )
 
     def _header() -> str | None:

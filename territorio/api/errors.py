@@ -107,6 +107,7 @@ STATUS: dict[type[BaseException], tuple[int, str]] = {
     PermissionDeniedError: (403, "Forbidden"),
     terr.NotFoundError: (404, "Not found"),
     ConflictError: (409, "Conflict"),
+    terr.MissingOutputsError: (409, "Outputs not computed"),
     PayloadTooLargeError: (413, "Request body too large"),
     InvalidParameterError: (422, "Invalid parameter"),
     terr.OutsideCoverageError: (422, "Outside coverage"),
@@ -142,7 +143,11 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
     ),
     "method-not-allowed": (405, "Method not allowed", "This path does not accept this method."),
     "not-acceptable": (406, "Not acceptable", "No representation matches the Accept header."),
-    "conflict": (409, "Conflict", "The request conflicts with existing data (e.g. a duplicate)."),
+    "conflict": (
+        409, "Conflict",
+        "The request conflicts with existing data (e.g. a duplicate), or needs outputs "
+        "not computed yet on this server (e.g. run territorio plan for the PDF report).",
+    ),
     "payload-too-large": (
         413, "Payload too large", "The request body exceeds the server's size limit.",
     ),

@@ -15,7 +15,8 @@ Outputs in ``out_dir``:
 ``reports/<cluster_id>_<lang>.md``, ``reports/overview_<lang>.md``
     Short Markdown reports in Italian and English.
 ``summary.json``
-    The summary dict returned by :func:`run_plan`.
+    The summary dict returned by :func:`run_plan` (``scenario.changes`` lists the
+    configured what-if changes).
 """
 
 from __future__ import annotations
@@ -409,6 +410,10 @@ def run_plan(
         if scen is None
         else {
             "name": cfg.scenario.name if cfg.scenario else "",
+            # what the scenario changes, as configured (read by the PDF reports)
+            "changes": [c.model_dump(exclude_none=True) for c in cfg.scenario.changes]
+            if cfg.scenario
+            else [],
             "categories": scen.categories,
             "changed": int(scen.changes["changed"].sum()),
             "class_changes": int(

@@ -39,6 +39,7 @@ from territorio.maps.choropleth import choropleth_map
 from territorio.maps.marginality import plan_marginality_map
 from territorio.maps.municipality import municipality_map
 from territorio.maps.offers import OFFER_STYLE, offers_frame, offers_map
+from territorio.report.service import ReportCache
 from territorio.web._csp import map_csp, page_csp
 from territorio.web._i18n import texts
 
@@ -261,6 +262,7 @@ def build_router(
     if isinstance(bundle, Bundle):
         site._bundle = bundle
     router = APIRouter(prefix=site.prefix, include_in_schema=False)
+    reports = ReportCache(lambda: site.bundle, site.plan_dir)
     assets = f"{site.prefix}/static/vendor"
 
     def names() -> list[str]:
@@ -337,7 +339,17 @@ def build_router(
             offers=offers_rows,
             no_offers=t["no_offers"].format(km=f"{site.nearby_km:g}"),
             map_url=f"{site.prefix}/mappe/comune/{code}.html{q}",
+            report_url=f"{site.prefix}/comuni/{code}/report.pdf{q}",
         )
+
+    @router.get("/comuni/{code}/report.pdf", response_class=Response)
+    def municipality_report(code: str, lang: str | None = Query(None)) -> Response:
+        """Return the comune's one-page PDF (404 unknown comune, 409 no planning outputs)."""
+        lg = _lang(lang)
+        body = reports.pdf(code, lg)
+        name = f"comune_{code}_{lg}.pdf"
+        headers = {"Content-Disposition": f'inline; filename="{name}"'}
+        return Response(body, media_type="application/pdf", headers=headers)
 
     @router.get("/mappe/comune/{code}.html", response_class=HTMLResponse)
     def municipality_map_page(

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
 
@@ -21,6 +22,7 @@ from territorio.api._engine import Engine
 from territorio.api._middleware import RateLimiter, WptMiddleware
 from territorio.api._planning import PlanningState
 from territorio.api._state import TerritoryData
+from territorio.api.dependencies import optional_caller
 from territorio.api.errors import add_exception_handlers
 from territorio.api.models import Feature, FeatureCollection, Link, Problem
 from territorio.api.routers import (
@@ -227,12 +229,59 @@ def create_app(settings: Settings) -> FastAPI:
         comps = schema.setdefault("components", {}).setdefault("schemas", {})
         for name, sch in defs.get("$defs", {}).items():
             comps.setdefault(name, sch)
+        _declare_limits_and_bodies(schema, max_page_size=settings.max_page_size)
+        _optional_security(schema, app)
         _problem_media(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
     return app
+
+
+def _declare_limits_and_bodies(schema: dict[str, Any], *, max_page_size: int) -> None:
+    """Make the document say what the server does with page sizes and unreadable bodies.
+
+    Every ``limit`` query parameter gets ``maximum`` (the configured page size:
+    a larger value is clamped to it, as OGC API - Features asks, and clients
+    such as GDAL read it to choose their page size). Every operation with a
+    request body declares the 400 problem of a body that is not UTF-8 JSON.
+    """
+    for path in schema.get("paths", {}).values():
+        for op in path.values():
+            for param in op.get("parameters", []):
+                if param.get("in") == "query" and param.get("name") == "limit":
+                    sch = param.setdefault("schema", {})
+                    sch["maximum"] = min(sch.get("maximum", max_page_size), max_page_size)
+            if "requestBody" in op:
+                op.setdefault("responses", {}).setdefault(
+                    "400",
+                    {
+                        "description": "Bad request: the body is not UTF-8 JSON",
+                        "content": {"application/json": {}},
+                    },
+                )
+
+
+def _uses(dependant: Any, call: Any) -> bool:
+    return any(d.call is call or _uses(d, call) for d in dependant.dependencies)
+
+
+def _optional_security(schema: dict[str, Any], app: FastAPI) -> None:
+    """Mark the operations where a token is optional as such (``security: [{}, ...]``).
+
+    FastAPI declares the bearer scheme of ``optional_caller`` as required;
+    public searches (``GET /offers``, ``GET /offers/{id}``) answer without a
+    token, and with one show the caller's hidden offers too.
+    """
+    paths = schema.get("paths", {})
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or not _uses(route.dependant, optional_caller):
+            continue
+        for method in route.methods or ():
+            op = paths.get(route.path_format, {}).get(method.lower())
+            if op is not None and op.get("security"):
+                op["security"] = [{}, *op["security"]]
 
 
 def _problem_media(schema: dict[str, Any]) -> None:

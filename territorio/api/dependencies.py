@@ -34,6 +34,7 @@ __all__ = [
     "get_db",
     "get_settings",
     "output_format",
+    "page_limit",
     "parse_bbox",
 ]
 
@@ -203,12 +204,16 @@ def parse_bbox(value: str | None, *, field: str = "query.bbox") -> BBox | None:
     return (x0, y0, x1, y1)
 
 
-def check_limit(limit: int, settings: Settings, *, field: str = "query.limit") -> None:
-    """Raise a 422 if ``limit`` exceeds the configured page size."""
-    if limit > settings.max_page_size:
-        raise InvalidParameterError(
-            field, f"limit {limit} is larger than the maximum page size {settings.max_page_size}"
-        )
+def page_limit(limit: int, settings: Settings) -> int:
+    """Return ``limit`` clamped to the configured maximum page size.
+
+    A larger ``limit`` is not an error: the page is the largest allowed, as
+    OGC API - Features Part 1 (requirement /req/core/fc-limit-response-1)
+    asks, and the response says the ``limit`` used (``limit`` of a JSON page,
+    ``numberReturned`` and the ``next`` link of a GeoJSON one). The maximum
+    is declared in the OpenAPI document (``maximum`` of every ``limit``).
+    """
+    return min(limit, settings.max_page_size)
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -11,10 +10,11 @@ from fastapi.responses import Response
 from territorio.api._links import GEOJSON, geojson_page, json_page
 from territorio.api._state import TerritoryData
 from territorio.api._views import municipality_detail, municipality_summaries
-from territorio.api.dependencies import OutputFormat, check_limit, get_data, get_settings
+from territorio.api.dependencies import OutputFormat, get_data, get_settings, page_limit
 from territorio.api.errors import InvalidParameterError, ServiceUnavailableError
 from territorio.api.models import MunicipalityDetail, MunicipalityList, Problem
 from territorio.api.settings import Settings
+from territorio.search import match_names, search_key
 
 __all__ = ["router"]
 
@@ -31,11 +31,6 @@ IstatPath = Annotated[
     ),
 ]
 SnaiClass = Literal["A", "B", "C", "D", "E", "F"]
-
-
-def _fold(s: str) -> str:
-    nfkd = unicodedata.normalize("NFKD", s)
-    return "".join(c for c in nfkd if not unicodedata.combining(c)).casefold()
 
 
 @router.get(
@@ -58,7 +53,14 @@ def list_municipalities(
     fmt: OutputFormat,
     q: Annotated[
         str | None,
-        Query(max_length=100, description="part of the name (accents ignored)", examples=["val"]),
+        Query(
+            max_length=100,
+            description=(
+                "part of the name; case, accents, apostrophes, hyphens and spaces are "
+                "ignored (the same search as /wpt/cerca); blank: no filter"
+            ),
+            examples=["val"],
+        ),
     ] = None,
     snai_class: Annotated[
         list[SnaiClass] | None, Query(description="SNAI classes to keep (A..F)")
@@ -69,13 +71,15 @@ def list_municipalities(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Any:
     """List the municipalities of the territory, filtered by name, SNAI class and score."""
-    check_limit(limit, settings)
+    limit = page_limit(limit, settings)
     if score_min is not None and score_max is not None and score_min > score_max:
         raise InvalidParameterError("query.score_min", "score_min must not exceed score_max")
     items = municipality_summaries(data)
     if q:
-        needle = _fold(q)
-        items = [m for m in items if needle in _fold(m["name"])]
+        keys = data.derived("name_keys", lambda: tuple(search_key(m["name"]) for m in items))
+        hit = match_names(keys, q)
+        if hit is not None:
+            items = [m for m, ok in zip(items, hit, strict=True) if ok]
     if snai_class or score_min is not None or score_max is not None:
         if "planning" not in data.extras:
             raise ServiceUnavailableError(

@@ -18,10 +18,10 @@ from territorio.api.dependencies import (
     Principal,
     RequiredCaller,
     as_utc,
-    check_limit,
     get_data,
     get_db,
     get_settings,
+    page_limit,
     parse_bbox,
     utcnow,
 )
@@ -102,12 +102,17 @@ def offers_query(
     include_hidden: bool = False,
     categories: list[str] | None = None,
     municipality: str | None = None,
+    municipalities: list[str] | None = None,
     text: str | None = None,
     active_on: date | None = None,
     organisation_id: int | None = None,
     bbox: tuple[float, float, float, float] | None = None,
 ) -> Select[Any]:
-    """Build the SELECT of the offers visible to ``caller`` and matching the filters."""
+    """Build the SELECT of the offers visible to ``caller`` and matching the filters.
+
+    ``municipality`` (one ISTAT code) or ``municipalities`` (any of several)
+    keep the offers located in, or serving, those comuni.
+    """
     stmt = select(Offer)
     if not include_hidden:
         own = caller.organisation.id if caller and caller.organisation else None
@@ -118,11 +123,10 @@ def offers_query(
         )
     if categories:
         stmt = stmt.where(Offer.category.in_(categories))
-    if municipality:
-        served = select(OfferMunicipality.offer_id).where(
-            OfferMunicipality.pro_com_t == municipality
-        )
-        stmt = stmt.where(or_(Offer.id.in_(served), Offer.pro_com_t == municipality))
+    codes = [municipality] if municipality else list(municipalities or [])
+    if codes:
+        served = select(OfferMunicipality.offer_id).where(OfferMunicipality.pro_com_t.in_(codes))
+        stmt = stmt.where(or_(Offer.id.in_(served), Offer.pro_com_t.in_(codes)))
     if text:
         needle = text.lower()
         stmt = stmt.where(
@@ -244,7 +248,7 @@ def search_offers(
     With ``from_lon``/``from_lat`` (a workplace), keep the offers within
     ``max_minutes`` by car and sort them by travel time.
     """
-    check_limit(limit, settings)
+    limit = page_limit(limit, settings)
     if include_hidden and (caller is None or not caller.is_admin):
         raise PermissionDeniedError("include_hidden=true is reserved to administrators")
     if municipality is not None:

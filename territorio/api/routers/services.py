@@ -13,9 +13,9 @@ from territorio.api._state import TerritoryData
 from territorio.api._views import service_dict, service_dicts
 from territorio.api.dependencies import (
     OutputFormat,
-    check_limit,
     get_data,
     get_settings,
+    page_limit,
     parse_bbox,
 )
 from territorio.api.models import Problem, ServiceList, ServiceOut
@@ -101,7 +101,7 @@ def list_services(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Any:
     """List services inside a bounding box, of some categories, in a municipality."""
-    check_limit(limit, settings)
+    limit = page_limit(limit, settings)
     idx = filter_services(
         data, bbox=parse_bbox(bbox), categories=category, municipality=municipality
     )

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the tests need (PostgreSQL server for the database tests,
-# Chromium and its driver for the browser tests). Installs only what is
+# Chromium and its driver for the browser tests, GDAL's ogr2ogr for the OGC API
+# client tests, wrk for bench/api.py). Installs only what is
 # missing; needs root (or sudo) the first time.
 set -euo pipefail
-pkgs=(postgresql chromium chromium-driver)
+pkgs=(postgresql chromium chromium-driver gdal-bin wrk)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

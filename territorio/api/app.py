@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
 
@@ -22,7 +21,6 @@ from territorio.api._engine import Engine
 from territorio.api._middleware import RateLimiter, WptMiddleware
 from territorio.api._planning import PlanningState
 from territorio.api._state import TerritoryData
-from territorio.api.dependencies import optional_caller
 from territorio.api.errors import add_exception_handlers
 from territorio.api.models import Feature, FeatureCollection, Link, Problem
 from territorio.api.routers import (
@@ -230,7 +228,6 @@ def create_app(settings: Settings) -> FastAPI:
         for name, sch in defs.get("$defs", {}).items():
             comps.setdefault(name, sch)
         _declare_limits_and_bodies(schema, max_page_size=settings.max_page_size)
-        _optional_security(schema, app)
         _problem_media(schema)
         app.openapi_schema = schema
         return schema
@@ -261,27 +258,6 @@ def _declare_limits_and_bodies(schema: dict[str, Any], *, max_page_size: int) ->
                         "content": {"application/json": {}},
                     },
                 )
-
-
-def _uses(dependant: Any, call: Any) -> bool:
-    return any(d.call is call or _uses(d, call) for d in dependant.dependencies)
-
-
-def _optional_security(schema: dict[str, Any], app: FastAPI) -> None:
-    """Mark the operations where a token is optional as such (``security: [{}, ...]``).
-
-    FastAPI declares the bearer scheme of ``optional_caller`` as required;
-    public searches (``GET /offers``, ``GET /offers/{id}``) answer without a
-    token, and with one show the caller's hidden offers too.
-    """
-    paths = schema.get("paths", {})
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not _uses(route.dependant, optional_caller):
-            continue
-        for method in route.methods or ():
-            op = paths.get(route.path_format, {}).get(method.lower())
-            if op is not None and op.get("security"):
-                op["security"] = [{}, *op["security"]]
 
 
 def _problem_media(schema: dict[str, Any]) -> None:

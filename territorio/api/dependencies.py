@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -20,10 +20,14 @@ from territorio.api.errors import (
     PermissionDeniedError,
 )
 from territorio.api.settings import Settings
+from territorio.categories import CATEGORIES
 from territorio.db.models import Account, ApiToken, Organisation
 from territorio.db.session import hash_token
 
 __all__ = [
+    "BBOX_PATTERN",
+    "CATEGORY_SCHEMA",
+    "OPTIONAL_AUTH",
     "BBox",
     "Caller",
     "OptionalCaller",
@@ -157,6 +161,11 @@ def required_caller(
 
 
 OptionalCaller = Annotated[Principal | None, Depends(optional_caller)]
+#: ``openapi_extra`` of the operations taking an :data:`OptionalCaller`: FastAPI
+#: declares the bearer scheme as required; adding the empty requirement ``{}``
+#: (FastAPI appends it to the operation's ``security`` list) says that the
+#: operation also answers without a token, as public searches do.
+OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
 RequiredCaller = Annotated[Principal, Depends(required_caller)]
 Caller = RequiredCaller
 
@@ -180,6 +189,13 @@ async def output_format(
 OutputFormat = Annotated[Fmt, Depends(output_format)]
 
 BBox = tuple[float, float, float, float]
+
+_NUM = r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*"
+#: What a ``bbox`` query parameter looks like (declared in the OpenAPI): empty,
+#: or four comma-separated numbers; ranges and order are checked by :func:`parse_bbox`.
+BBOX_PATTERN = rf"^({_NUM},{_NUM},{_NUM},{_NUM})?$"
+#: The OpenAPI schema of a service category parameter: one of the fixed taxonomy.
+CATEGORY_SCHEMA: dict[str, object] = {"enum": list(CATEGORIES)}
 
 
 def parse_bbox(value: str | None, *, field: str = "query.bbox") -> BBox | None:

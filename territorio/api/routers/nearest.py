@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from territorio.api._links import GEOJSON, geojson_response
 from territorio.api._state import TerritoryData
 from territorio.api._views import service_dicts
-from territorio.api.dependencies import OutputFormat, get_data
+from territorio.api.dependencies import CATEGORY_SCHEMA, OutputFormat, get_data
 from territorio.api.models import NearestList, Problem
 from territorio.api.routers.services import service_feature
 from territorio.categories import check_category
@@ -83,7 +83,9 @@ def nearest_services(
     fmt: OutputFormat,
     lon: Annotated[float, Query(ge=-180, le=180, examples=[7.6858])],
     lat: Annotated[float, Query(ge=-90, le=90, examples=[45.0703])],
-    category: Annotated[str, Query(max_length=40, examples=["pharmacy"])],
+    category: Annotated[
+        str, Query(max_length=40, examples=["pharmacy"], json_schema_extra=CATEGORY_SCHEMA)
+    ],
     k: Annotated[int, Query(ge=1, le=20, description="how many services")] = 3,
     max_minutes: Annotated[
         float, Query(gt=0, le=120, description="search radius in minutes")

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, selectinload
 from territorio.api._links import GEOJSON, geojson_page, geojson_response, json_page
 from territorio.api._state import TerritoryData
 from territorio.api.dependencies import (
+    BBOX_PATTERN,
+    OPTIONAL_AUTH,
     OptionalCaller,
     OutputFormat,
     Principal,
@@ -25,7 +27,11 @@ from territorio.api.dependencies import (
     parse_bbox,
     utcnow,
 )
-from territorio.api.errors import InvalidParameterError, PermissionDeniedError
+from territorio.api.errors import (
+    AuthenticationError,
+    InvalidParameterError,
+    PermissionDeniedError,
+)
 from territorio.api.models import (
     OfferCategory,
     OfferCreate,
@@ -201,6 +207,7 @@ def _check_place(
     "",
     response_model=OfferList,
     summary="Cerca offerte / Search offers",
+    openapi_extra=OPTIONAL_AUTH,
     responses={
         200: {
             "description": "A page of offers (GeoJSON with f=geojson)",
@@ -229,7 +236,9 @@ def search_offers(
     ] = None,
     active_on: Annotated[date | None, Query(description="valid on this date")] = None,
     organisation_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    bbox: Annotated[
+        str | None, Query(description="minlon,minlat,maxlon,maxlat", pattern=BBOX_PATTERN)
+    ] = None,
     include_hidden: Annotated[bool, Query(description="administrators only")] = False,
     from_lon: Annotated[
         float | None, Query(ge=-180, le=180, description="workplace longitude")
@@ -249,8 +258,14 @@ def search_offers(
     ``max_minutes`` by car and sort them by travel time.
     """
     limit = page_limit(limit, settings)
-    if include_hidden and (caller is None or not caller.is_admin):
-        raise PermissionDeniedError("include_hidden=true is reserved to administrators")
+    if include_hidden:
+        if caller is None:
+            raise AuthenticationError(
+                "include_hidden=true needs an administrator's token: send "
+                "'Authorization: Bearer <token>'"
+            )
+        if not caller.is_admin:
+            raise PermissionDeniedError("include_hidden=true is reserved to administrators")
     if municipality is not None:
         data.municipality(municipality)
     stmt = offers_query(
@@ -350,7 +365,15 @@ def _offers_by_time(
     "/{offer_id}",
     response_model=OfferOut,
     summary="Un'offerta / One offer",
-    responses={401: {"model": Problem}, 404: {"model": Problem}},
+    openapi_extra=OPTIONAL_AUTH,
+    responses={
+        200: {
+            "description": "The offer (a GeoJSON Feature with f=geojson)",
+            "content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/Feature"}}},
+        },
+        401: {"model": Problem},
+        404: {"model": Problem},
+    },
 )
 def get_offer(offer_id: OfferId, session: Db, caller: OptionalCaller, fmt: OutputFormat) -> Any:
     """Return one offer (hidden offers only to their owner and administrators)."""

@@ -26,6 +26,7 @@ from territorio.api._links import GEOJSON, geojson_response
 from territorio.api._state import TerritoryData
 from territorio.api._views import municipality_summaries, service_dict, service_dicts
 from territorio.api.dependencies import (
+    BBOX_PATTERN,
     get_data,
     get_db,
     get_settings,
@@ -335,7 +336,12 @@ _ITEMS_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": Problem},
 }
 Bbox = Annotated[
-    str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84)", examples=["7,45,8,46"])
+    str | None,
+    Query(
+        description="minlon,minlat,maxlon,maxlat (CRS84)",
+        examples=["7,45,8,46"],
+        pattern=BBOX_PATTERN,
+    ),
 ]
 Limit = Annotated[
     int, Query(ge=1, description="page size; a larger value is clamped to the maximum")

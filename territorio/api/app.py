@@ -134,6 +134,7 @@ def create_app(settings: Settings) -> FastAPI:
             # and the response rows and service snaps the first requests would
             # otherwise build, each of 16 concurrent ones per worker repeating it
             await run_in_threadpool(views.warm_up, data)
+            await run_in_threadpool(municipalities.warm_up, data)
             await run_in_threadpool(nearest.warm_up, data, routing)
         app.state.engine = routing
         # fresh isochrones run one at a time per worker: the others wait here as

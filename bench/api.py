@@ -134,6 +134,27 @@ def seed_offers(base: str, token: str, points: list[tuple[float, float]], n: int
     return done
 
 
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server and its worker processes.
+
+    Read from ``/proc`` (Linux); 0 elsewhere. CPU per request is steadier than
+    req/s on a shared machine: other processes slow the server down without
+    adding to its CPU time.
+    """
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def _lua_paths(paths: list[str]) -> str:
     quoted = ",\n".join(json.dumps(p) for p in paths)
     return f"paths = {{\n{quoted}\n}}\n"
@@ -368,10 +389,14 @@ def main() -> None:
                 # each run starts where the previous one stopped: the mixed origins
                 # are not replayed into the cache filled by the previous run
                 order = paths[done % len(paths) :] + paths[: done % len(paths)] if paths else None
+                cpu0 = server_cpu_s(proc.pid)
                 if use_wrk:
                     res = run_wrk(url, c, args.duration, args.wrk_threads, order)
                 else:
                     res = asyncio.run(_client_load(url, c, args.duration, order))
+                res["cpu_ms_per_request"] = (
+                    1000 * (server_cpu_s(proc.pid) - cpu0) / max(1, int(res["requests"]))
+                )
                 done += int(res["requests"]) + 16
                 results[f"{key}@{c}"] = res
                 hit = (
@@ -382,7 +407,8 @@ def main() -> None:
                 print(
                     f"{name:38s} c={c:<3d} {res['rps']:8.1f} req/s  p50 {res['p50_ms']:7.1f} ms"
                     f"  p95 {res['p95_ms']:7.1f} ms  p99 {res['p99_ms']:7.1f} ms  "
-                    f"errors {res['non_2xx'] + res['timeouts']}{hit}",
+                    f"errors {res['non_2xx'] + res['timeouts']}  "
+                    f"CPU {res['cpu_ms_per_request']:5.2f} ms/req{hit}",
                     flush=True,
                 )
         print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -136,6 +137,11 @@ def create_app(settings: Settings) -> FastAPI:
             await run_in_threadpool(views.warm_up, data)
             await run_in_threadpool(municipalities.warm_up, data)
             await run_in_threadpool(nearest.warm_up, data, routing)
+            # what is loaded now lives as long as the worker: keep it out of the
+            # cyclic garbage collector's full passes, which otherwise walk the
+            # bundle's tables and the cached rows again and again under load
+            gc.collect()
+            gc.freeze()
         app.state.engine = routing
         # fresh isochrones run one at a time per worker: the others wait here as
         # coroutines, not as threadpool threads contending for the GIL (see
@@ -160,6 +166,8 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             engine.dispose()
+            if settings.warm_up:
+                gc.unfreeze()  # an app ending in a longer process (tests) is collectable again
 
     app = FastAPI(
         title="Welfare Point Territoriale",

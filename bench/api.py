@@ -105,7 +105,8 @@ def start_server(bundle: Path, db: str, port: int, workers: int, token: str) -> 
     raise SystemExit("server did not start in 120 s")
 
 
-def seed_offers(base: str, token: str, lon: float, lat: float, n: int = 200) -> None:
+def seed_offers(base: str, token: str, points: list[tuple[float, float]], n: int) -> int:
+    """Publish ``n`` offers at the first ``n`` points (cycled); return how many were stored."""
     admin = {"Authorization": f"Bearer {token}"}
     org = httpx.post(f"{base}/organisations", json={"name": "Bench coop", "role": "cooperative"},
                      headers=admin).json()  # fmt: skip
@@ -114,19 +115,44 @@ def seed_offers(base: str, token: str, lon: float, lat: float, n: int = 200) -> 
                      headers=admin).json()  # fmt: skip
     h = {"Authorization": f"Bearer {acc['token']['token']}"}
     cats = ["childcare", "elderly_care", "transport", "health", "training", "leisure"]
+    done = 0
     with httpx.Client(base_url=base, headers=h) as c:
         for i in range(n):
+            lon, lat = points[i % len(points)]
             body = {
                 "title": f"Offerta {i}",
                 "category": cats[i % len(cats)],
                 "provider": "Bench coop",
-                "lon": lon + ((i % 20) - 10) * 0.004,
-                "lat": lat + ((i // 20) - 5) * 0.004,
+                "lon": lon,
+                "lat": lat,
             }
             r = c.post("/offers", json=body)
             if r.status_code != 201:
                 print("offer seed failed:", r.status_code, r.text[:200])
-                return
+                return done
+            done += 1
+    return done
+
+
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server and its worker processes.
+
+    Read from ``/proc`` (Linux); 0 elsewhere. CPU per request is steadier than
+    req/s on a shared machine: other processes slow the server down without
+    adding to its CPU time.
+    """
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 def _lua_paths(paths: list[str]) -> str:
@@ -206,15 +232,17 @@ async def _client_load(
     }
 
 
-def iso_origins(
-    bundle: Path, *, n_random: int, seed: int, minutes: str = "15"
-) -> tuple[list[str], list[str]]:
-    """Isochrone paths: reference points in coverage, and those plus random points.
+def coverage_points(
+    bundle: Path, *, n_random: int, seed: int
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """Reference points of the municipalities in coverage, and random points in coverage.
 
     Points are kept only when the network covers them (the same snapping as
-    the server), so every request is a real computation, not a 422.
+    the server) and they lie inside the territory, so every request is a real
+    computation, not a 422.
     """
     import numpy as np
+    import shapely
 
     from territorio.accessibility.network import network_from_bundle
     from territorio.api.app import _access_config
@@ -231,16 +259,22 @@ def iso_origins(
     refs = list(zip(lon[ok], lat[ok], strict=True))
     rng = np.random.default_rng(seed)
     x0, y0, x1, y1 = (float(v) for v in b.layer("road_nodes").total_bounds)
-    import shapely
-
     rand: list[tuple[float, float]] = []
     while len(rand) < n_random:
         px = rng.uniform(x0, x1, 4 * n_random)
         py = rng.uniform(y0, y1, 4 * n_random)
         keep = net.snap(px, py).covered & shapely.contains_xy(area, px, py)
         rand += list(zip(px[keep], py[keep], strict=True))
-    rand = rand[:n_random]
+    return refs, rand[:n_random]
 
+
+def iso_paths(
+    refs: list[tuple[float, float]], rand: list[tuple[float, float]], *, seed: int, minutes: str
+) -> tuple[list[str], list[str]]:
+    """Isochrone paths: reference points only, and reference plus random points (shuffled)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
     contours = "".join(f"&minutes={m}" for m in minutes.split(","))
 
     def path(p: tuple[float, float]) -> str:
@@ -250,6 +284,31 @@ def iso_origins(
     order = rng.permutation(len(mixed))
     ref_paths = [path(p) for p in refs]
     return [ref_paths[i] for i in rng.permutation(len(ref_paths))], [mixed[i] for i in order]
+
+
+def random_paths(
+    points: list[tuple[float, float]], codes: list[str], *, seed: int
+) -> dict[str, list[str]]:
+    """Randomised request paths of the other cases (one path per wrk request, cycled)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed + 1)
+    cats = ["pharmacy", "primary_care", "primary_school", "post_office", "library", "pt_stop"]
+    pts = [points[i] for i in rng.permutation(len(points))]
+    return {
+        "detail": [f"/municipalities/{codes[i]}" for i in rng.permutation(len(codes))],
+        "bbox": [
+            f"/services?bbox={x - 0.02:.5f},{y - 0.02:.5f},{x + 0.02:.5f},{y + 0.02:.5f}&limit=100"
+            for x, y in pts
+        ],
+        "nearest": [
+            f"/nearest?lon={x:.6f}&lat={y:.6f}&category={cats[i % len(cats)]}&k=3&max_minutes=15"
+            for i, (x, y) in enumerate(pts)
+        ],
+        "offers-time": [
+            f"/offers?from_lon={x:.6f}&from_lat={y:.6f}&max_minutes=15&limit=20" for x, y in pts
+        ],
+    }
 
 
 def main() -> None:
@@ -275,14 +334,14 @@ def main() -> None:
         default="detail,bbox,nearest,iso-mixed,iso-refs,offers,offers-time",
         help="comma-separated cases to run",
     )
+    ap.add_argument("--offers", type=int, default=505, help="offers published before the runs")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args()
     wanted = set(args.cases.split(","))
-    refs, mixed = iso_origins(
-        args.bundle, n_random=args.random_origins, seed=args.seed, minutes=args.iso_minutes
-    )
+    ref_pts, rand_pts = coverage_points(args.bundle, n_random=args.random_origins, seed=args.seed)
+    refs, mixed = iso_paths(ref_pts, rand_pts, seed=args.seed, minutes=args.iso_minutes)
     print(
-        f"isochrone origins: {len(refs)} reference points in coverage, "
+        f"origins: {len(refs)} reference points in coverage, "
         f"{len(mixed) - len(refs)} random points in coverage (seed {args.seed})",
         flush=True,
     )
@@ -297,24 +356,27 @@ def main() -> None:
     print(f"server ready in {time.perf_counter() - t0:.1f} s ({args.workers} worker(s))")
     base = f"http://127.0.0.1:{port}"
     try:
-        torino = httpx.get(f"{base}/municipalities/001272").json()
-        lon, lat = torino["ref_lon"], torino["ref_lat"]
-        seed_offers(base, token, lon, lat)
+        codes = [m["pro_com_t"] for m in httpx.get(f"{base}/municipalities?limit=1000").json()[
+            "items"]]  # fmt: skip
+        rnd = random_paths(rand_pts, codes, seed=args.seed)
+        # offers where the origins are: random points in coverage (not the bench origins)
+        n_offers = seed_offers(base, token, rand_pts[::-1], args.offers)
+        print(f"{n_offers} offers published", flush=True)
         cases: list[tuple[str, str, str, list[str] | None, list[int]]] = [
-            ("detail", "municipality detail", f"{base}/municipalities/{torino['pro_com_t']}",
-             None, [args.connections]),
-            ("bbox", "services in a bbox", f"{base}/services?bbox={lon - 0.02},{lat - 0.02},"
-             f"{lon + 0.02},{lat + 0.02}&limit=100", None, [args.connections]),
-            ("nearest", "nearest 3 pharmacies (travel time)", f"{base}/nearest?lon={lon + 0.01}"
-             f"&lat={lat}&category=pharmacy&k=3&max_minutes=15", None, [args.connections]),
+            ("detail", "municipality detail (random comune)", base + rnd["detail"][0],
+             rnd["detail"], [args.connections]),
+            ("bbox", "services in a bbox (random)", base + rnd["bbox"][0], rnd["bbox"],
+             [args.connections]),
+            ("nearest", "nearest 3 (random origin, category)", base + rnd["nearest"][0],
+             rnd["nearest"], [args.connections]),
             ("iso-mixed", f"isochrone {args.iso_minutes}', varied origins", base + mixed[0], mixed,
              [int(c) for c in args.iso_connections.split(",")]),
             ("iso-refs", f"isochrone {args.iso_minutes}', reference points", base + refs[0], refs,
              [int(c) for c in args.iso_connections.split(",")]),
             ("offers", "offer search", f"{base}/offers?category=childcare&q=offerta&limit=20",
              None, [args.connections]),
-            ("offers-time", "offers within 15 min", f"{base}/offers?from_lon={lon}"
-             f"&from_lat={lat}&max_minutes=15&limit=20", None, [args.connections]),
+            ("offers-time", "offers within 15 min (random origin)", base + rnd["offers-time"][0],
+             rnd["offers-time"], [args.connections]),
         ]  # fmt: skip
         use_wrk = shutil.which("wrk") is not None
         results = {}
@@ -327,10 +389,14 @@ def main() -> None:
                 # each run starts where the previous one stopped: the mixed origins
                 # are not replayed into the cache filled by the previous run
                 order = paths[done % len(paths) :] + paths[: done % len(paths)] if paths else None
+                cpu0 = server_cpu_s(proc.pid)
                 if use_wrk:
                     res = run_wrk(url, c, args.duration, args.wrk_threads, order)
                 else:
                     res = asyncio.run(_client_load(url, c, args.duration, order))
+                res["cpu_ms_per_request"] = (
+                    1000 * (server_cpu_s(proc.pid) - cpu0) / max(1, int(res["requests"]))
+                )
                 done += int(res["requests"]) + 16
                 results[f"{key}@{c}"] = res
                 hit = (
@@ -341,7 +407,8 @@ def main() -> None:
                 print(
                     f"{name:38s} c={c:<3d} {res['rps']:8.1f} req/s  p50 {res['p50_ms']:7.1f} ms"
                     f"  p95 {res['p95_ms']:7.1f} ms  p99 {res['p99_ms']:7.1f} ms  "
-                    f"errors {res['non_2xx'] + res['timeouts']}{hit}",
+                    f"errors {res['non_2xx'] + res['timeouts']}  "
+                    f"CPU {res['cpu_ms_per_request']:5.2f} ms/req{hit}",
                     flush=True,
                 )
         print(

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages the tests need (PostgreSQL server for the database tests,
 # Chromium and its driver for the browser tests, poppler-utils' pdftotext and
-# pdftoppm for the PDF report tests) and the PDF report needs at run time
+# pdftoppm for the PDF report tests, GDAL's ogr2ogr for the OGC API client
+# tests, wrk for bench/api.py) and the PDF report needs at run time
 # (WeasyPrint's Pango text layout and a font). Installs only what is
 # missing; needs root (or sudo) the first time.
 set -euo pipefail
-pkgs=(postgresql chromium chromium-driver poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+pkgs=(postgresql chromium chromium-driver poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core gdal-bin wrk)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -21,7 +21,7 @@ import numpy as np
 from territorio.config import AccessConfig
 from territorio.errors import BundleError, OutsideCoverageError
 
-__all__ = ["ISOCHRONE_CELL_M", "OFFSET_STEP_S", "Engine", "IsochroneStats"]
+__all__ = ["ISOCHRONE_CELL_M", "OFFSET_STEP_S", "SNAP_MEMORY", "Engine", "IsochroneStats"]
 
 #: Off-network legs closer than this (seconds) share a cached isochrone: at the
 #: default 5 km/h off-network speed 2 s is under 3 m of walking.
@@ -35,6 +35,9 @@ OFFSET_STEP_S = 2.0
 #: larger than the exact vector method's by about 5% instead of 2% (see
 #: :mod:`territorio.accessibility.isochrones`).
 ISOCHRONE_CELL_M = 100.0
+
+#: Points remembered by :meth:`Engine.snap_keyed` (the whole memory is dropped beyond).
+SNAP_MEMORY = 200_000
 
 #: Coordinates of isochrone polygons are rounded to 1e-6 degree (about 0.1 m).
 _DECIMALS = 6
@@ -85,6 +88,7 @@ class Engine:
         self._ctx_lock = threading.Lock()
         self._snaps: dict[str, Any] = {}
         self._snap_lock = threading.Lock()
+        self._keyed: dict[Any, tuple[Any, ...]] = {}
         self._iso: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
         self._iso_lock = threading.Lock()
         self.iso_capacity = max(0, int(isochrone_cache))
@@ -146,6 +150,11 @@ class Engine:
         """Build the network now (and the isochrone edge samples), not on the first request."""
         if not self.available:
             return
+        from territorio.accessibility import _dijkstra
+
+        # load the compiled kernels now: the first search of a worker otherwise
+        # paid it (hundreds of ms: the p99 of /nearest under load)
+        _dijkstra.warm_up()
         net = self.network
         if isochrones and len(net.edge_u):
             from territorio.accessibility.isochrones import _samples
@@ -206,6 +215,48 @@ class Engine:
                     )
                     self._snaps[key] = snap
         return snap
+
+    def snap_keyed(self, keys: Sequence[Any], lon: Any, lat: Any) -> Any:
+        """Snap points identified by ``keys`` (e.g. offer ids), remembering each one.
+
+        A point is snapped again only when it is new or has moved (its lon/lat
+        differ from the remembered ones), so another worker's edits are never
+        served stale; at most :data:`SNAP_MEMORY` points are remembered.
+        """
+        from territorio.accessibility.network import Snapped
+
+        lon_a = np.asarray(lon, dtype=float)
+        lat_a = np.asarray(lat, dtype=float)
+        n = len(lon_a)
+        node = np.empty(n, dtype=np.int64)
+        off = np.empty(n)
+        dist = np.empty(n)
+        cov = np.empty(n, dtype=bool)
+        memo = self._keyed
+        todo = []
+        for i, k in enumerate(keys):
+            hit = memo.get(k)
+            if hit is not None and hit[0] == lon_a[i] and hit[1] == lat_a[i]:
+                node[i], off[i], dist[i], cov[i] = hit[2], hit[3], hit[4], hit[5]
+            else:
+                todo.append(i)
+        if todo:
+            idx = np.asarray(todo, dtype=np.int64)
+            snap = self.network.snap(lon_a[idx], lat_a[idx])
+            node[idx], off[idx], dist[idx], cov[idx] = (
+                snap.node,
+                snap.offset_s,
+                snap.dist_m,
+                snap.covered,
+            )
+            if len(memo) + len(idx) > SNAP_MEMORY:
+                memo.clear()
+            for j, i in enumerate(idx):
+                memo[keys[int(i)]] = (
+                    lon_a[i], lat_a[i], snap.node[j], snap.offset_s[j],
+                    snap.dist_m[j], snap.covered[j],
+                )  # fmt: skip
+        return Snapped(node, off, dist, cov)
 
     def targets(self, lon: Any, lat: Any, *, key: str) -> Any:
         """Points snapped and indexed by node for :meth:`nearest_from` (cached under ``key``)."""

@@ -300,9 +300,15 @@ class TerritoryData:
 
     def access_rows(self, code: str) -> pd.DataFrame:
         """Rows of ``access_municipalities`` for one municipality (may be empty)."""
-        if self.access is None:
+        access = self.access
+        if access is None:
             return pd.DataFrame()
-        return self.access[self.access["pro_com_t"] == code]
+        # positions per code, grouped once (a mask over every row cost ~0.3 ms a call)
+        groups = self.derived(
+            "access_positions", lambda: access.groupby("pro_com_t", sort=False).indices
+        )
+        pos = groups.get(code)
+        return access.iloc[pos] if pos is not None else access.iloc[:0]
 
     def to_json_bytes(self, payload: Any) -> bytes:
         """Serialise a payload compactly (NaN never appears: values are cleaned)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -166,7 +167,13 @@ def create_app(settings: Settings) -> FastAPI:
             # and the response rows and service snaps the first requests would
             # otherwise build, each of 16 concurrent ones per worker repeating it
             await run_in_threadpool(views.warm_up, data)
+            await run_in_threadpool(municipalities.warm_up, data)
             await run_in_threadpool(nearest.warm_up, data, routing)
+            # what is loaded now lives as long as the worker: keep it out of the
+            # cyclic garbage collector's full passes, which otherwise walk the
+            # bundle's tables and the cached rows again and again under load
+            gc.collect()
+            gc.freeze()
         app.state.engine = routing
         # fresh isochrones run one at a time per worker: the others wait here as
         # coroutines, not as threadpool threads contending for the GIL (see
@@ -192,6 +199,8 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             engine.dispose()
+            if settings.warm_up:
+                gc.unfreeze()  # an app ending in a longer process (tests) is collectable again
 
     app = FastAPI(
         title="Welfare Point Territoriale",
@@ -274,12 +283,37 @@ def create_app(settings: Settings) -> FastAPI:
         comps = schema.setdefault("components", {}).setdefault("schemas", {})
         for name, sch in defs.get("$defs", {}).items():
             comps.setdefault(name, sch)
+        _declare_limits_and_bodies(schema, max_page_size=settings.max_page_size)
         _problem_media(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
     return app
+
+
+def _declare_limits_and_bodies(schema: dict[str, Any], *, max_page_size: int) -> None:
+    """Make the document say what the server does with page sizes and unreadable bodies.
+
+    Every ``limit`` query parameter gets ``maximum`` (the configured page size:
+    a larger value is clamped to it, as OGC API - Features asks, and clients
+    such as GDAL read it to choose their page size). Every operation with a
+    request body declares the 400 problem of a body that is not UTF-8 JSON.
+    """
+    for path in schema.get("paths", {}).values():
+        for op in path.values():
+            for param in op.get("parameters", []):
+                if param.get("in") == "query" and param.get("name") == "limit":
+                    sch = param.setdefault("schema", {})
+                    sch["maximum"] = min(sch.get("maximum", max_page_size), max_page_size)
+            if "requestBody" in op:
+                op.setdefault("responses", {}).setdefault(
+                    "400",
+                    {
+                        "description": "Bad request: the body is not UTF-8 JSON",
+                        "content": {"application/json": {}},
+                    },
+                )
 
 
 def _problem_media(schema: dict[str, Any]) -> None:

@@ -20,10 +20,14 @@ from territorio.api.errors import (
     PermissionDeniedError,
 )
 from territorio.api.settings import Settings
+from territorio.categories import CATEGORIES
 from territorio.db.models import Account, ApiToken, Organisation
 from territorio.db.session import hash_token
 
 __all__ = [
+    "BBOX_PATTERN",
+    "CATEGORY_SCHEMA",
+    "OPTIONAL_AUTH",
     "BBox",
     "Caller",
     "OptionalCaller",
@@ -34,6 +38,7 @@ __all__ = [
     "get_db",
     "get_settings",
     "output_format",
+    "page_limit",
     "parse_bbox",
 ]
 
@@ -191,6 +196,11 @@ def required_caller(
 
 
 OptionalCaller = Annotated[Principal | None, Depends(optional_caller)]
+#: ``openapi_extra`` of the operations taking an :data:`OptionalCaller`: FastAPI
+#: declares the bearer scheme as required; adding the empty requirement ``{}``
+#: (FastAPI appends it to the operation's ``security`` list) says that the
+#: operation also answers without a token, as public searches do.
+OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
 RequiredCaller = Annotated[Principal, Depends(required_caller)]
 Caller = RequiredCaller
 
@@ -215,6 +225,13 @@ OutputFormat = Annotated[Fmt, Depends(output_format)]
 
 BBox = tuple[float, float, float, float]
 
+_NUM = r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*"
+#: What a ``bbox`` query parameter looks like (declared in the OpenAPI): empty,
+#: or four comma-separated numbers; ranges and order are checked by :func:`parse_bbox`.
+BBOX_PATTERN = rf"^({_NUM},{_NUM},{_NUM},{_NUM})?$"
+#: The OpenAPI schema of a service category parameter: one of the fixed taxonomy.
+CATEGORY_SCHEMA: dict[str, object] = {"enum": list(CATEGORIES)}
+
 
 def parse_bbox(value: str | None, *, field: str = "query.bbox") -> BBox | None:
     """Parse ``minlon,minlat,maxlon,maxlat`` (WGS84), or raise a clear 422."""
@@ -238,12 +255,16 @@ def parse_bbox(value: str | None, *, field: str = "query.bbox") -> BBox | None:
     return (x0, y0, x1, y1)
 
 
-def check_limit(limit: int, settings: Settings, *, field: str = "query.limit") -> None:
-    """Raise a 422 if ``limit`` exceeds the configured page size."""
-    if limit > settings.max_page_size:
-        raise InvalidParameterError(
-            field, f"limit {limit} is larger than the maximum page size {settings.max_page_size}"
-        )
+def page_limit(limit: int, settings: Settings) -> int:
+    """Return ``limit`` clamped to the configured maximum page size.
+
+    A larger ``limit`` is not an error: the page is the largest allowed, as
+    OGC API - Features Part 1 (requirement /req/core/fc-limit-response-1)
+    asks, and the response says the ``limit`` used (``limit`` of a JSON page,
+    ``numberReturned`` and the ``next`` link of a GeoJSON one). The maximum
+    is declared in the OpenAPI document (``maximum`` of every ``limit``).
+    """
+    return min(limit, settings.max_page_size)
 
 
 def as_utc(value: datetime | None) -> datetime | None:

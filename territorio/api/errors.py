@@ -26,6 +26,7 @@ __all__ = [
     "STATUS",
     "ApiError",
     "AuthenticationError",
+    "BadRequestError",
     "ConflictError",
     "InvalidParameterError",
     "PayloadTooLargeError",
@@ -53,6 +54,27 @@ class AuthenticationError(ApiError):
 
 class PermissionDeniedError(ApiError):
     """Authenticated, but not allowed to do this (403)."""
+
+
+class BadRequestError(ApiError, ValueError):
+    """The request cannot be read as asked: an unknown query parameter (400).
+
+    OGC API - Features Part 1 (/req/core/query-param-unknown) answers 400 to a
+    parameter the operation does not know, so that a client never believes it
+    filtered when it did not.
+
+    Parameters
+    ----------
+    field
+        Where the parameter was read, e.g. ``"query.datetime"``.
+    reason
+        What is wrong and how to fix it.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
 class InvalidParameterError(ApiError, ValueError):
@@ -103,6 +125,7 @@ class ServerBusyError(ServiceUnavailableError):
 #: Exception class -> (HTTP status, problem title). Looked up along the MRO,
 #: so the most specific class wins.
 STATUS: dict[type[BaseException], tuple[int, str]] = {
+    BadRequestError: (400, "Bad request"),
     AuthenticationError: (401, "Authentication required"),
     PermissionDeniedError: (403, "Forbidden"),
     terr.NotFoundError: (404, "Not found"),
@@ -126,6 +149,12 @@ STATUS: dict[type[BaseException], tuple[int, str]] = {
 #: Problem types: slug -> (status, title, what it means and how to fix it).
 #: Each is documented at ``/problems/{slug}`` (the ``type`` of a problem).
 PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
+    "bad-request": (
+        400, "Bad request",
+        "The request could not be read: a body that is not valid UTF-8 JSON (send "
+        "'Content-Type: application/json' with a JSON object), or a query parameter "
+        "the operation does not know (the OGC API items list theirs in /queryables).",
+    ),
     "unauthorized": (
         401, "Unauthorized",
         "The request needs an API token: send 'Authorization: Bearer <token>'. "
@@ -247,7 +276,7 @@ async def _territorio_handler(request: Request, exc: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, RateLimitedError | ServerBusyError):
         headers["Retry-After"] = str(exc.retry_after)
-    if isinstance(exc, InvalidParameterError):
+    if isinstance(exc, (InvalidParameterError, BadRequestError)):
         errors = [{"field": exc.field, "reason": exc.reason}]
     if status >= 500:
         log.info("%s on %s: %s", type(exc).__name__, request.url.path, exc)
@@ -266,7 +295,23 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
     detail = exc.detail if isinstance(exc, StarletteHTTPException) else ""
     headers = getattr(exc, "headers", None)
-    title = {404: "Not found", 405: "Method not allowed"}.get(status, "HTTP error")
+    title = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}.get(
+        status, "HTTP error"
+    )
+    if status == 400 and detail == "There was an error parsing the body":
+        # FastAPI's answer to a JSON body it cannot decode (e.g. not UTF-8)
+        detail = (
+            "the request body could not be read: send a JSON object encoded in UTF-8 "
+            "with 'Content-Type: application/json'"
+        )
+        return problem(
+            request,
+            400,
+            title,
+            detail,
+            errors=[{"field": "body", "reason": "not readable as UTF-8 JSON"}],
+            headers=headers,
+        )
     return problem(request, status, title, str(detail), headers=headers)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +39,7 @@ from territorio.maps.marginality import plan_marginality_map
 from territorio.maps.municipality import municipality_map
 from territorio.maps.offers import OFFER_STYLE, offers_frame, offers_map
 from territorio.report.service import ReportCache
+from territorio.search import match_names, search_key
 from territorio.web._csp import map_csp, page_csp
 from territorio.web._i18n import texts
 
@@ -56,13 +56,6 @@ TEMPLATES_DIR = HERE / "templates"
 OffersSource = Callable[[], "gpd.GeoDataFrame | Sequence[Mapping[str, Any]]"]
 
 PROVINCE_MAPS = ("travel_times", "marginality", "offers")
-
-
-def _norm(text: str) -> str:
-    """Casefold and strip accents and apostrophes, for name search."""
-    nfkd = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in nfkd if not unicodedata.combining(ch))
-    return " ".join(plain.replace("'", " ").replace("’", " ").casefold().split())
 
 
 def _int_text(value: Any, lang: str) -> str | None:
@@ -266,7 +259,7 @@ def build_router(
     assets = f"{site.prefix}/static/vendor"
 
     def names() -> list[str]:
-        return sorted(site.munis()["name"].astype(str).tolist(), key=_norm)
+        return sorted(site.munis()["name"].astype(str).tolist(), key=search_key)
 
     @router.get("/", response_class=HTMLResponse)
     def landing(request: Request, lang: str | None = Query(None)) -> HTMLResponse:
@@ -283,14 +276,15 @@ def build_router(
     ) -> Response:
         lg = _lang(lang)
         munis = site.munis()
-        wanted = _norm(q)
-        keys = munis["name"].astype(str).map(_norm)
+        wanted = search_key(q)
+        keys = munis["name"].astype(str).map(search_key)
         exact = munis[keys == wanted]
         suffix = "?lang=en" if lg == "en" else ""
         if wanted and len(exact) == 1:
             code = str(exact.iloc[0]["pro_com_t"])
             return RedirectResponse(f"{site.prefix}/comuni/{code}{suffix}", status_code=303)
-        found = munis[keys.str.contains(wanted, regex=False)] if wanted else munis.iloc[:0]
+        hit = match_names(keys, q)
+        found = munis[hit] if hit is not None else munis.iloc[:0]
         if wanted and q.strip().isdigit():
             found = munis[munis["pro_com_t"].astype(str) == q.strip()]
         if len(found) == 1:
@@ -298,7 +292,7 @@ def build_router(
             return RedirectResponse(f"{site.prefix}/comuni/{code}{suffix}", status_code=303)
         results = sorted(
             zip(found["pro_com_t"].astype(str), found["name"].astype(str), strict=True),
-            key=lambda r: _norm(r[1]),
+            key=lambda r: search_key(r[1]),
         )
         resp = site.page(request, "search.html", lg, names=names(), results=results[:50], query=q)
         if not results:

@@ -11,6 +11,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -288,6 +289,23 @@ def make_settings(bundle_path: Path, tmp_path: Path) -> Callable[..., Settings]:
 @pytest.fixture()
 def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
     with TestClient(create_app(make_settings())) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def real_client(
+    torino_bundle: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    """A client of the app serving the real Turin bundle (and its plan), no warm-up."""
+    db = tmp_path_factory.mktemp("real-db") / "wpt.db"
+    settings = Settings(
+        bundle_path=torino_bundle.path,
+        database_url=f"sqlite:///{db}",
+        admin_token=ADMIN_TOKEN,
+        warm_up=False,
+        tiles_url=None,
+    )
+    with TestClient(create_app(settings)) as c:
         yield c
 
 

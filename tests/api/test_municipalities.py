@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from territorio.api.models import FeatureCollection, MunicipalityDetail, MunicipalityList
@@ -75,9 +76,10 @@ def test_unknown_istat_code_is_404_and_malformed_is_422(client: TestClient) -> N
 
 
 def test_limits_and_ranges(client: TestClient) -> None:
-    p = problem(client.get("/municipalities", params={"limit": 5000}), 422)
+    # above the maximum page size (1000 by default) limit is clamped, not an error
+    assert client.get("/municipalities", params={"limit": 5000}).json()["limit"] == 1000
+    p = problem(client.get("/municipalities", params={"limit": 0}), 422)
     assert p.errors is not None and p.errors[0].field == "query.limit"
-    assert "1000" in p.errors[0].reason  # default max_page_size
     p = problem(client.get("/municipalities", params={"score_min": 60, "score_max": 10}), 422)
     assert p.errors is not None and p.errors[0].field == "query.score_min"
     p = problem(client.get("/municipalities", params={"snai_class": "Z"}), 422)
@@ -87,3 +89,32 @@ def test_limits_and_ranges(client: TestClient) -> None:
 def test_planning_filters_need_planning_results(client: TestClient) -> None:
     p = problem(client.get("/municipalities", params={"snai_class": "E"}), 503)
     assert "territorio plan" in p.detail
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(
+    ("query", "code", "name"),
+    [
+        ("Sant’Antonino di Susa", "001256", "Sant'Antonino di Susa"),
+        ("Ceresole  Reale", "001073", "Ceresole Reale"),
+        ("AGLIE'", "001001", "Agliè"),
+        ("Pont Canavese", "001199", "Pont-Canavese"),
+        ("None", "001168", "None"),
+    ],
+)
+def test_name_search_on_the_real_comuni(
+    real_client: TestClient, query: str, code: str, name: str
+) -> None:
+    page = real_client.get("/municipalities", params={"q": query}).json()
+    assert [(m["pro_com_t"], m["name"]) for m in page["items"]] == [(code, name)]
+    # the WPT search page finds the same comune
+    r = real_client.get("/wpt/cerca", params={"q": query}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/wpt/comuni/{code}"
+
+
+@pytest.mark.shared_data
+def test_blank_name_search_on_the_real_comuni(real_client: TestClient) -> None:
+    # before: q=' ' returned the 98 comuni whose name holds a space
+    assert real_client.get("/municipalities", params={"q": " "}).json()["total"] == 312
+    assert real_client.get("/municipalities", params={"q": "'"}).json()["total"] == 312
+    assert real_client.get("/wpt/cerca", params={"q": " "}).status_code == 404

@@ -127,6 +127,23 @@ def test_travel_time_ranking_pages_and_box(actors: dict[str, Any]) -> None:
     assert body(c.get("/offers", params={**params, "offset": 6}), OfferList).items == []
 
 
+def test_travel_time_rows_equal_the_plain_rows_and_follow_moves(actors: dict[str, Any]) -> None:
+    c, offer = actors["client"], actors["offer"]
+    tok = auth(actors["tokens"]["coop_a"])
+    params = {"from_lon": 7.05, "from_lat": 45.05, "max_minutes": 20}
+    (timed,) = body(c.get("/offers", params=params), OfferList).items
+    # the same offer, every field, as the plain search gives it (served comuni included)
+    assert timed.model_dump(exclude={"travel_time_min"}) == offer.model_dump(
+        exclude={"travel_time_min"}
+    )
+    assert timed.municipalities == ["001001", "001002"] and timed.travel_time_min == 13.12
+    # moved 2 steps closer (7.13 -> 8 steps of 78.7 s = 630 s = 10.49 min): snapped again,
+    # never the remembered junction of its old place
+    body(c.patch(f"/offers/{offer.id}", json={"lon": 7.13}, headers=tok), OfferOut)
+    (moved,) = body(c.get("/offers", params=params), OfferList).items
+    assert moved.travel_time_min == 10.49
+
+
 def test_validation_of_new_offers(actors: dict[str, Any]) -> None:
     c, tok = actors["client"], auth(actors["tokens"]["coop_a"])
     p = problem(c.post("/offers", json={**OFFER, "lon": 8.5}, headers=tok), 422)
@@ -204,7 +221,8 @@ def test_hidden_offers(actors: dict[str, Any]) -> None:
     assert body(c.get("/offers", headers=auth(tokens["coop_a"])), OfferList).total == 1
     page = body(c.get("/offers", params={"include_hidden": True}, headers=ADMIN), OfferList)
     assert page.total == 1
-    problem(c.get("/offers", params={"include_hidden": True}), 403)
+    # no token at all: 401 (authenticate), as the OpenAPI's optional bearer says
+    problem(c.get("/offers", params={"include_hidden": True}), 401)
     problem(c.get("/offers", params={"include_hidden": True}, headers=auth(tokens["coop_a"])), 403)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from territorio.api._links import GEOJSON, geojson_response
 from territorio.api._state import TerritoryData
 from territorio.api._views import category_indicator
-from territorio.api.dependencies import OutputFormat, get_data
+from territorio.api.dependencies import CATEGORY_SCHEMA, OutputFormat, get_data
 from territorio.api.errors import ServiceUnavailableError
 from territorio.api.models import AccessibilityList, Problem
 from territorio.categories import check_category
@@ -44,7 +44,9 @@ def _access(data: TerritoryData) -> Any:
     },
 )
 def category_accessibility(
-    category: Annotated[str, Path(max_length=40, examples=["pharmacy"])],
+    category: Annotated[
+        str, Path(max_length=40, examples=["pharmacy"], json_schema_extra=CATEGORY_SCHEMA)
+    ],
     data: Data,
     fmt: OutputFormat,
     municipality: Annotated[

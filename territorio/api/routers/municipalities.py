@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from territorio.api._links import GEOJSON, geojson_page, json_page
 from territorio.api._state import TerritoryData
 from territorio.api._views import municipality_detail, municipality_summaries
-from territorio.api.dependencies import OutputFormat, check_limit, get_data, get_settings
+from territorio.api.dependencies import OutputFormat, get_data, get_settings, page_limit
 from territorio.api.errors import InvalidParameterError, ServiceUnavailableError
 from territorio.api.models import MunicipalityDetail, MunicipalityList, Problem
 from territorio.api.settings import Settings
+from territorio.search import match_names, search_key
 
-__all__ = ["router"]
+__all__ = ["detail_body", "router", "warm_up"]
 
 router = APIRouter(prefix="/municipalities", tags=["municipalities"])
 
@@ -31,11 +32,6 @@ IstatPath = Annotated[
     ),
 ]
 SnaiClass = Literal["A", "B", "C", "D", "E", "F"]
-
-
-def _fold(s: str) -> str:
-    nfkd = unicodedata.normalize("NFKD", s)
-    return "".join(c for c in nfkd if not unicodedata.combining(c)).casefold()
 
 
 @router.get(
@@ -58,7 +54,14 @@ def list_municipalities(
     fmt: OutputFormat,
     q: Annotated[
         str | None,
-        Query(max_length=100, description="part of the name (accents ignored)", examples=["val"]),
+        Query(
+            max_length=100,
+            description=(
+                "part of the name; case, accents, apostrophes, hyphens and spaces are "
+                "ignored (the same search as /wpt/cerca); blank: no filter"
+            ),
+            examples=["val"],
+        ),
     ] = None,
     snai_class: Annotated[
         list[SnaiClass] | None, Query(description="SNAI classes to keep (A..F)")
@@ -69,13 +72,15 @@ def list_municipalities(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Any:
     """List the municipalities of the territory, filtered by name, SNAI class and score."""
-    check_limit(limit, settings)
+    limit = page_limit(limit, settings)
     if score_min is not None and score_max is not None and score_min > score_max:
         raise InvalidParameterError("query.score_min", "score_min must not exceed score_max")
     items = municipality_summaries(data)
     if q:
-        needle = _fold(q)
-        items = [m for m in items if needle in _fold(m["name"])]
+        keys = data.derived("name_keys", lambda: tuple(search_key(m["name"]) for m in items))
+        hit = match_names(keys, q)
+        if hit is not None:
+            items = [m for m, ok in zip(items, hit, strict=True) if ok]
     if snai_class or score_min is not None or score_max is not None:
         if "planning" not in data.extras:
             raise ServiceUnavailableError(
@@ -131,19 +136,36 @@ async def get_municipality(pro_com_t: IstatPath, data: Data, fmt: OutputFormat) 
     Population, accessibility per category with the nearest service and its
     travel time, SNAI class, marginality score and cluster.
     """
-    key = ("municipality", pro_com_t, fmt)
-    body = data.cache.get(key)
+    body = data.cache.get(("municipality", pro_com_t, fmt))
     if body is None:
-        detail = municipality_detail(data, pro_com_t)
-        if fmt == "geojson":
-            payload: dict[str, Any] = {
-                "type": "Feature",
-                "id": pro_com_t,
-                "geometry": data.geometries[pro_com_t],
-                "properties": detail,
-            }
-        else:
-            payload = MunicipalityDetail.model_validate(detail).model_dump(mode="json")
-        body = data.to_json_bytes(payload)
-        data.cache[key] = body
+        # 10-15 ms of pandas on Turin: never on the event loop (the JSON bodies of
+        # every comune are built at start-up by warm_up; GeoJSON ones on first use)
+        body = await run_in_threadpool(detail_body, data, pro_com_t, fmt)
     return Response(body, media_type=GEOJSON if fmt == "geojson" else "application/json")
+
+
+def detail_body(data: TerritoryData, code: str, fmt: str) -> bytes:
+    """Return (and cache) the serialised detail of a municipality, JSON or GeoJSON."""
+    key = ("municipality", code, fmt)
+    body = data.cache.get(key)
+    if body is not None:
+        return body
+    detail = municipality_detail(data, code)
+    if fmt == "geojson":
+        payload: dict[str, Any] = {
+            "type": "Feature",
+            "id": code,
+            "geometry": data.geometries[code],
+            "properties": detail,
+        }
+    else:
+        payload = MunicipalityDetail.model_validate(detail).model_dump(mode="json")
+    body = data.to_json_bytes(payload)
+    data.cache[key] = body
+    return body
+
+
+def warm_up(data: TerritoryData) -> None:
+    """Build the JSON detail of every municipality now, so no request waits for one."""
+    for code in data.municipalities.index:
+        detail_body(data, str(code), "json")

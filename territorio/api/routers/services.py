@@ -12,13 +12,14 @@ from territorio.api._links import GEOJSON, geojson_page, geojson_response, json_
 from territorio.api._state import TerritoryData
 from territorio.api._views import service_dict, service_dicts
 from territorio.api.dependencies import (
+    BBOX_PATTERN,
     OutputFormat,
-    check_limit,
     get_data,
     get_settings,
+    page_limit,
     parse_bbox,
 )
-from territorio.api.models import Problem, ServiceList, ServiceOut
+from territorio.api.models import Problem, ServiceCategory, ServiceList, ServiceOut
 from territorio.api.settings import Settings
 from territorio.categories import check_category
 from territorio.errors import NotFoundError
@@ -89,10 +90,11 @@ def list_services(
         Query(
             description="minlon,minlat,maxlon,maxlat (WGS84)",
             examples=["7.60,45.03,7.72,45.10"],
+            pattern=BBOX_PATTERN,
         ),
     ] = None,
     category: Annotated[
-        list[str] | None, Query(description="service categories (see /categories)")
+        list[ServiceCategory] | None, Query(description="service categories (see /categories)")
     ] = None,
     municipality: Annotated[
         str | None, Query(pattern=r"^\d{6}$", description="ISTAT code", examples=["001272"])
@@ -101,7 +103,7 @@ def list_services(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Any:
     """List services inside a bounding box, of some categories, in a municipality."""
-    check_limit(limit, settings)
+    limit = page_limit(limit, settings)
     idx = filter_services(
         data, bbox=parse_bbox(bbox), categories=category, municipality=municipality
     )
@@ -124,7 +126,13 @@ def list_services(
     "/{service_id:path}",
     response_model=ServiceOut,
     summary="Un servizio / One service",
-    responses={404: {"model": Problem}},
+    responses={
+        200: {
+            "description": "The service (a GeoJSON Feature with f=geojson)",
+            "content": {GEOJSON: {"schema": {"$ref": "#/components/schemas/Feature"}}},
+        },
+        404: {"model": Problem},
+    },
 )
 def get_service(
     service_id: Annotated[str, Path(max_length=200, examples=["osm:node/123"])],

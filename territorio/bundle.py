@@ -42,6 +42,7 @@ __all__ = [
     "Bundle",
     "build_id",
     "clean_stale_temporaries",
+    "current_umask",
     "update_bundle",
     "write_bundle",
 ]
@@ -135,7 +136,7 @@ def _write_layers(folder: Path, layers: Mapping[str, pd.DataFrame]) -> dict[str,
     return counts
 
 
-def _umask() -> int:
+def current_umask() -> int:
     """Return the process umask without changing it (Linux), else by a quick swap."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -222,7 +223,7 @@ def _commit(tmp: Path, target: Path, manifest: Mapping[str, Any]) -> Bundle:
         json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
     )
     (tmp / TMP_MARKER).unlink(missing_ok=True)
-    tmp.chmod(0o777 & ~_umask())
+    tmp.chmod(0o777 & ~current_umask())
     _swap_in(tmp, target)
     return Bundle(target)
 

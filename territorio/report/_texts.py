@@ -63,6 +63,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_no_data": "nessun dato",
         "status_outside_coverage": "fuori copertura",
         "status_partial": "copertura parziale",
+        "status_partial_share": "copertura parziale: {pct}% dei residenti",
+        "minor_gap": (
+            "Residenti in celle a più di 1 km da ogni strada della rete: {pct}%, esclusi "
+            "dai conteggi."
+        ),
         "status_ok": "",
         "table_note": (
             "Tempi in auto dal punto di riferimento del comune; residenti oltre la soglia "
@@ -154,6 +159,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_no_data": "no data",
         "status_outside_coverage": "outside coverage",
         "status_partial": "partial coverage",
+        "status_partial_share": "partial coverage: {pct}% of residents",
+        "minor_gap": (
+            "{pct}% of residents live in cells more than 1 km from any road of the network: "
+            "they are not counted."
+        ),
         "status_ok": "",
         "table_note": (
             "Car times from the comune's reference point; residents beyond the threshold "

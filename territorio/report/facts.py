@@ -170,6 +170,11 @@ def _table(src: ReportSource, code: str, lang: str) -> list[dict[str, Any]]:
         rec = part.get(cat, {})
         status = str(rec.get("status") or "no_data")
         timed = status in ("ok", "partial")
+        raw_share = rec.get("covered_pop_share")
+        share = float(raw_share) if isinstance(raw_share, int | float) else float("nan")
+        # a sliver of residents beyond every road (cells over 1 km from one) is
+        # said once under the table; the row is flagged when it is 1% or more
+        flag = status == "partial" and not (pd.notna(share) and share >= MINOR_GAP_SHARE)
         nearest = "–"
         if timed:
             sid = rec.get("ref_nearest_service_id")
@@ -180,7 +185,13 @@ def _table(src: ReportSource, code: str, lang: str) -> list[dict[str, Any]]:
                 "category": cat,
                 "label": category_label(cat, lang),
                 "status": status,
-                "status_text": t.get(f"status_{status}", status),
+                "status_text": (
+                    t["status_partial_share"].format(pct=_pct(share, lang))
+                    if flag
+                    else t.get(f"status_{status}", status)
+                ),
+                "flag": flag,
+                "covered_share": float(share) if pd.notna(share) else None,
                 "timed": timed,
                 "nearest": nearest,
                 "minutes": fmt_num(rec.get("ref_time_min"), lang) if timed else "",
@@ -191,6 +202,27 @@ def _table(src: ReportSource, code: str, lang: str) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+#: Residents within the network's reach above which a "partial" row is not flagged.
+MINOR_GAP_SHARE = 0.99
+
+
+def _pct(share: Any, lang: str) -> str:
+    text = f"{100 * float(share):.1f}"
+    return text.replace(".", ",") if lang == "it" else text
+
+
+def _gap_note(rows: list[dict[str, Any]], lang: str) -> str:
+    """One sentence for the residents beyond every road when they are under 1%."""
+    shares = [
+        r["covered_share"]
+        for r in rows
+        if r["status"] == "partial" and not r["flag"] and r["covered_share"] is not None
+    ]
+    if not shares:
+        return ""
+    return TEXTS[lang]["minor_gap"].format(pct=_pct(1 - min(shares), lang))
 
 
 def _group_text(group: ComparableGroup | None, rec: pd.Series, lang: str) -> str:
@@ -377,7 +409,8 @@ def report_facts(src: ReportSource, code: str, lang: str) -> dict[str, Any]:
     comparison = comparison_table(src.access, code, group, CATEGORY_ORDER)
     return {
         "header": _header(src, rec, lang),
-        "table": _table(src, code, lang),
+        "table": (table := _table(src, code, lang)),
+        "gap_note": _gap_note(table, lang),
         "group": group,
         "group_text": _group_text(group, rec, lang),
         "comparison": comparison,

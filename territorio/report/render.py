@@ -23,6 +23,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from territorio.bundle import current_umask
 from territorio.errors import ConfigError, OutsideCoverageError
 from territorio.report._texts import check_lang, finite
 from territorio.report.charts import comparison_chart, static_map
@@ -151,6 +152,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        # mkstemp makes 0600 files; publish with the umask's permissions
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -284,6 +284,7 @@ def create_app(settings: Settings) -> FastAPI:
         for name, sch in defs.get("$defs", {}).items():
             comps.setdefault(name, sch)
         _declare_limits_and_bodies(schema, max_page_size=settings.max_page_size)
+        _declare_no_control_characters(schema)
         _problem_media(schema)
         app.openapi_schema = schema
         return schema
@@ -329,3 +330,59 @@ def _problem_media(schema: dict[str, Any]) -> None:
                                 "schema": {"$ref": "#/components/schemas/Problem"}
                             }
                         }
+
+
+#: What the middleware accepts (``_middleware``): no C0 control character or DEL
+#: in a path or query parameter; in a JSON body tab, newline and carriage
+#: return are allowed.
+_PARAM_PATTERN = "^[^\\u0000-\\u001f\\u007f]*$"
+_BODY_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$"
+
+
+def _declare_no_control_characters(schema: dict[str, Any]) -> None:
+    """Say in the document that strings may not hold control characters (a 422 otherwise).
+
+    Every free string (no ``enum`` or ``pattern``) of a parameter gets
+    :data:`_PARAM_PATTERN`, and of a request body (with the components it
+    refers to, transitively) :data:`_BODY_PATTERN`, so a client (or
+    schemathesis) knows the rule. Response-only components are left alone:
+    a problem's ``instance`` echoes the path it refuses.
+    """
+    comps = schema.get("components", {}).get("schemas", {})
+
+    def refs(node: Any, found: set[str]) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in found and name in comps:
+                    found.add(name)
+                    refs(comps[name], found)
+            for value in node.values():
+                refs(value, found)
+        elif isinstance(node, list):
+            for value in node:
+                refs(value, found)
+
+    def walk(node: Any, pattern: str) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "string" and not ({"enum", "pattern"} & set(node)):
+                node["pattern"] = pattern
+            for key, value in node.items():
+                if key != "$ref":
+                    walk(value, pattern)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, pattern)
+
+    bodies: set[str] = set()
+    for item in schema.get("paths", {}).values():
+        for op in item.values():
+            if not isinstance(op, dict):
+                continue
+            for param in op.get("parameters", []):
+                walk(param.get("schema", {}), _PARAM_PATTERN)
+            walk(op.get("requestBody", {}), _BODY_PATTERN)
+            refs(op.get("requestBody", {}), bodies)
+    for name in sorted(bodies):
+        walk(comps[name], _BODY_PATTERN)

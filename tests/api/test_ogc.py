@@ -179,9 +179,10 @@ def test_queryables_describe_the_filters_items_apply(client: TestClient) -> None
 
 
 def test_snai_class_is_queryable_with_planning_results(
-    make_settings: Callable[..., Settings], tmp_path: Any
+    make_settings: Callable[..., Settings], tmp_path: Any, bundle_path: Any
 ) -> None:
-    with TestClient(create_app(make_settings(plan_path=make_plan(tmp_path / "plan")))) as c:
+    plan = make_plan(tmp_path / "plan", bundle_path)
+    with TestClient(create_app(make_settings(plan_path=plan))) as c:
         q = c.get("/ogc/collections/municipalities/queryables").json()
         assert q["properties"]["snai_class"]["enum"] == ["A", "B", "C", "D", "E", "F"]
         r = c.get("/ogc/collections/municipalities/items", params={"snai_class": ["E", "F"]})

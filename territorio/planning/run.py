@@ -468,10 +468,13 @@ def load_plan_config(path: str | Path) -> PlanConfig:
 
 def _valley_adjacency(ctx: Any, m: pd.DataFrame, adj: Any, max_s: float) -> Any:
     """Boundary adjacency restricted to neighbours within ``max_s`` by road (both ways)."""
+    from territorio.accessibility.indicators import OPPORTUNITY_MINUTES
     from territorio.planning._graph import road_linked
 
     cm = ctx.municipalities
-    rows, times = ctx.ref_times_by_node(max_s)
+    # the searches from the reference points that the opportunities indicators
+    # already ran (and cached) reach far enough: reuse them, cut at max_s below
+    rows, times = ctx.ref_times_by_node(max(max_s, max(OPPORTUNITY_MINUTES) * 60.0))
     n = len(cm)
     ref = np.full((n, n), np.inf)
     nodes = cm["node"].to_numpy()

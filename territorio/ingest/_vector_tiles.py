@@ -81,6 +81,7 @@ class TileSet:
     metadata_sha256: str | None = None
     extent: int = 4096
     declared_fields: dict[str, list[str]] = field(default_factory=dict)
+    _layer_names: list[str] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -100,8 +101,10 @@ class TileSet:
         return 2 * MERCATOR_HALF_M / (2**self.zoom * self.extent)
 
     def layers(self) -> list[str]:
-        """Return the layer names GDAL finds in the tile set."""
-        return [str(n) for n in pyogrio.list_layers(self.gdal_path)[:, 0]]
+        """Return the layer names GDAL finds in the tile set (listed once: ~2 s for a province)."""
+        if not self._layer_names:
+            self._layer_names.extend(str(n) for n in pyogrio.list_layers(self.gdal_path)[:, 0])
+        return list(self._layer_names)
 
     def _open_options(self) -> dict[str, str]:
         opts = {"CLIP": "YES", "JSON_FIELD": "YES"}

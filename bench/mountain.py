@@ -55,10 +55,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     from territorio.accessibility import AccessContext
-    from territorio.bundle import Bundle
+    from territorio.bundle import Bundle, default_plan_dir
     from territorio.planning.effect import baseline_of
     from territorio.planning.mountain_report import effect_report, winter_report
-    from territorio.planning.run import access_config_of, default_plan_dir, load_plan_config
+    from territorio.planning.run import access_config_of, load_plan_config
     from territorio.planning.winter import run_winter
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

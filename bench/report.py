@@ -34,7 +34,9 @@ wall (186 s CPU).
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,24 +50,42 @@ from territorio.report import (  # noqa: E402
     render,
     write_reports,
 )
+from territorio.report._printer import html_to_pdf  # noqa: E402
 from territorio.report.charts import comparison_chart  # noqa: E402
 from territorio.report.facts import report_facts  # noqa: E402
 
+#: Torino, None, Rivalta, Ceresole Reale, Balme, Val della Torre.
 SAMPLE = ("001272", "001168", "001214", "001073", "001019", "001284")
+#: Cold ``territorio report`` processes per comune.
+COLD_RUNS = 5
+
+
+def _cold(bundle: Path, code: str, out: str) -> float:
+    """Wall seconds of one ``territorio report -m CODE`` in a fresh process."""
+    exe = Path(sys.executable).with_name("territorio")
+    t0 = time.perf_counter()
+    subprocess.run(
+        [str(exe), "report", str(bundle), "-m", code, "--out", out, "-q"],
+        check=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    return time.perf_counter() - t0
 
 
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     bundle = Path(args[0]) if args else ROOT / "data" / "torino"
-    t0 = time.perf_counter()
-    src = ReportSource(bundle)
-    _ = src.municipalities_metric, src.services_metric, src.access
-    print(f"open sources: {time.perf_counter() - t0:.2f} s")
     with tempfile.TemporaryDirectory() as tmp:
+        print(f"cold territorio report -m CODE, {COLD_RUNS} runs each: median [min-max] s")
+        for code in ("001272", "001073", "001168", "001019"):
+            runs = [_cold(bundle, code, tmp) for _ in range(COLD_RUNS)]
+            print(f"  {code}: {statistics.median(runs):.2f} [{min(runs):.2f}-{max(runs):.2f}]")
         t0 = time.perf_counter()
-        write_reports(src, ["001272"], out_dir=tmp)
-        print(f"first report (Torino, builds the network): {time.perf_counter() - t0:.2f} s")
-        print("steady state, seconds: facts / map / chart / pdf (WeasyPrint) / whole report")
+        src = ReportSource(bundle)
+        _ = src.municipalities_metric, src.services_metric, src.access
+        print(f"open sources (in process): {time.perf_counter() - t0:.2f} s")
+        html_to_pdf(render.report_html(src, "001272", lang="it"))  # WeasyPrint's first page
+        print("steady state, seconds: facts / map / chart / page (HTML) / PDF (WeasyPrint)")
         for code in SAMPLE:
             t0 = time.perf_counter()
             facts = report_facts(src, code, "it")
@@ -76,30 +96,21 @@ def main() -> None:
             t3 = time.perf_counter()
             html = render.report_html(src, code, lang="it")
             t4 = time.perf_counter()
-            from weasyprint import HTML
-
-            HTML(string=html, url_fetcher=render._offline_fetcher()).write_pdf()
+            html_to_pdf(html)
             t5 = time.perf_counter()
-            write_reports(src, [code], out_dir=tmp)
-            t6 = time.perf_counter()
             print(
                 f"  {code}: {t1 - t0:.3f} / {t2 - t1:.3f} / {t3 - t2:.3f} / "
-                f"{t5 - t4:.3f} / {t6 - t5:.3f}"
+                f"{t4 - t3:.3f} / {t5 - t4:.3f}"
             )
         if "--all" in sys.argv:
             codes = src.municipalities["pro_com_t"].tolist()
-            times: list[float] = []
-            t0 = time.perf_counter()
-            for code in codes:
-                t1 = time.perf_counter()
-                write_reports(src, [code], out_dir=tmp)
-                times.append(time.perf_counter() - t1)
-            total = time.perf_counter() - t0
-            q = statistics.quantiles(times, n=20)
-            print(
-                f"all {len(codes)} reports: {total:.1f} s; per report median "
-                f"{statistics.median(times):.2f} s, p95 {q[18]:.2f} s, max {max(times):.2f} s"
-            )
+            for workers in (1, 2):
+                t0 = time.perf_counter()
+                write_reports(src, codes, out_dir=Path(tmp) / f"w{workers}", workers=workers)
+                print(
+                    f"all {len(codes)} reports, --workers {workers}: "
+                    f"{time.perf_counter() - t0:.1f} s wall"
+                )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,14 @@ Layout::
         services.parquet
         access_cells.parquet            # added by ``territorio access``
         access_municipalities.parquet   # added by ``territorio access``
+        access_isochrones.parquet       # added by ``territorio access``
+
+Most layers are read whole and cached (:meth:`Bundle.layer`).
+``access_isochrones`` (10/20/30-minute contours of every comune, about 3
+million vertices for the province) is read a comune at a time instead
+(:meth:`Bundle.layer_rows`): it is sorted by code and written in row groups
+of :data:`ROW_GROUP_ROWS` rows, so a read decodes only the groups whose code
+range holds the comune (Torino's three contours: 30 ms instead of 0.2 s).
 """
 
 from __future__ import annotations
@@ -43,12 +51,17 @@ __all__ = [
     "build_id",
     "clean_stale_temporaries",
     "current_umask",
+    "default_plan_dir",
     "update_bundle",
     "write_bundle",
 ]
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
+
+#: Layers read by rows of one comune (:meth:`Bundle.layer_rows`) and the rows
+#: per Parquet row group they are written with (10 comuni x 3 contours).
+ROW_GROUP_ROWS = {"access_isochrones": 30}
 
 #: Marker file written into each temporary bundle folder: who is writing it.
 TMP_MARKER = ".territorio-tmp.json"
@@ -116,22 +129,59 @@ class Bundle:
     def layer(self, name: str) -> Any:
         """Return a layer: a GeoDataFrame for spatial layers, else a DataFrame."""
         if name not in self._cache:
-            path = self.path / f"{name}.parquet"
-            if not path.is_file():
-                hint = (
-                    "run: territorio access" if name.startswith("access_") else "rebuild the bundle"
-                )
-                raise BundleError(f"bundle {self.path} has no layer {name!r}; {hint}")
-            meta = pq.read_schema(path).metadata or {}
-            self._cache[name] = gpd.read_parquet(path) if b"geo" in meta else pd.read_parquet(path)
+            path = self._layer_path(name)
+            self._cache[name] = _reader(path)(path)
         return self._cache[name]
+
+    def layer_rows(self, name: str, column: str, value: str) -> Any:
+        """Return the rows of a layer where ``column == value`` (not cached).
+
+        Decodes only the Parquet row groups whose statistics may hold
+        ``value`` (see :data:`ROW_GROUP_ROWS`); a layer already loaded whole
+        by :meth:`layer` is filtered in memory instead.
+
+        Raises
+        ------
+        BundleError
+            If the layer does not exist (the message names the command).
+        """
+        if name in self._cache:
+            frame = self._cache[name]
+            return frame[frame[column].astype(str) == value]
+        path = self._layer_path(name)
+        return _reader(path)(path, filters=[(column, "==", value)])
+
+    def _layer_path(self, name: str) -> Path:
+        path = self.path / f"{name}.parquet"
+        if not path.is_file():
+            hint = "run: territorio access" if name.startswith("access_") else "rebuild the bundle"
+            raise BundleError(f"bundle {self.path} has no layer {name!r}; {hint}")
+        return path
+
+
+def _reader(path: Path) -> Any:
+    """``geopandas.read_parquet`` for a GeoParquet file, else ``pandas.read_parquet``."""
+    meta = pq.read_schema(path).metadata or {}
+    return gpd.read_parquet if b"geo" in meta else pd.read_parquet
+
+
+def default_plan_dir(bundle_path: str | Path) -> Path:
+    """Return where ``territorio plan`` writes by default: ``<bundle>-plan`` beside the bundle.
+
+    Outside the bundle folder on purpose: the bundle is replaced whole by each
+    ``build``/``access`` run, the planning outputs are not part of it.
+    """
+    p = Path(bundle_path)
+    return p.with_name(f"{p.name}-plan")
 
 
 def _write_layers(folder: Path, layers: Mapping[str, pd.DataFrame]) -> dict[str, int]:
     counts = {}
     for name, df in layers.items():
         target = folder / f"{name}.parquet"
-        df.to_parquet(target, index=False, compression="zstd")
+        df.to_parquet(
+            target, index=False, compression="zstd", row_group_size=ROW_GROUP_ROWS.get(name)
+        )
         counts[name] = len(df)
     return counts
 

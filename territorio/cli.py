@@ -89,9 +89,9 @@ def _cmd_access(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    from territorio.bundle import Bundle
+    from territorio.bundle import Bundle, default_plan_dir
     from territorio.planning import PlanConfig, run_plan
-    from territorio.planning.run import default_plan_dir, load_plan_config
+    from territorio.planning.run import load_plan_config
 
     bundle = Bundle(args.bundle or _default_bundle())
     cfg = load_plan_config(args.config) if args.config else PlanConfig()
@@ -112,9 +112,8 @@ def _plan_cfg(args: argparse.Namespace) -> PlanConfig:
 
 
 def _cmd_winter(args: argparse.Namespace) -> int:
-    from territorio.bundle import Bundle
+    from territorio.bundle import Bundle, default_plan_dir
     from territorio.planning.mountain_report import winter_report
-    from territorio.planning.run import default_plan_dir
 
     bundle = Bundle(args.bundle or _default_bundle())
     out = args.out or default_plan_dir(bundle.path)
@@ -125,9 +124,8 @@ def _cmd_winter(args: argparse.Namespace) -> int:
 def _cmd_effect(args: argparse.Namespace) -> int:
     import json
 
-    from territorio.bundle import Bundle
+    from territorio.bundle import Bundle, default_plan_dir
     from territorio.planning.mountain_report import effect_report
-    from territorio.planning.run import default_plan_dir
 
     bundle = Bundle(args.bundle or _default_bundle())
     climbs = None
@@ -195,7 +193,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from territorio.api import Settings, serve
-    from territorio.planning.run import default_plan_dir
+    from territorio.bundle import default_plan_dir
 
     settings = Settings()  # from the environment (TERRITORIO_*); the flags override it
     if args.bundle is not None:

@@ -49,8 +49,8 @@ def derived_lines(bundle: Bundle, *, maps_dir: Path | None = None) -> list[str]:
     ``maps_dir`` (when given); a stale one is flagged with the command that
     refreshes it (see :mod:`territorio.freshness`).
     """
+    from territorio.bundle import default_plan_dir
     from territorio.freshness import stale_access, stale_maps, stale_plan
-    from territorio.planning.run import default_plan_dir
 
     lines = [f"derived outputs (build {bundle.build_id or 'unknown'})"]
     checks: list[tuple[str, bool, str | None]] = [

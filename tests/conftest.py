@@ -22,9 +22,10 @@ def shared_data() -> Path:
 def _built(config: str, plan_config: str, out: Path) -> Any:
     from territorio.accessibility import compute_access
     from territorio.build import build_bundle
+    from territorio.bundle import default_plan_dir
     from territorio.config import load_config
     from territorio.planning import run_plan
-    from territorio.planning.run import access_config_of, default_plan_dir, load_plan_config
+    from territorio.planning.run import access_config_of, load_plan_config
 
     cfg = load_config(ROOT / "configs" / config)
     cfg = cfg.model_copy(update={"output_dir": str(out), "cache_dir": str(out / "cache")})

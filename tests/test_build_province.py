@@ -122,7 +122,7 @@ def test_bridges_make_no_junction(province: Bundle) -> None:
 
 
 def test_underserved_clusters_are_valleys(province: Bundle) -> None:
-    from territorio.planning.run import default_plan_dir
+    from territorio.bundle import default_plan_dir
 
     plan = default_plan_dir(province.path)
     members = pd.read_parquet(plan / "municipalities.parquet").set_index("pro_com_t")

@@ -86,3 +86,29 @@ def test_missing_bundle_and_bad_manifest(tmp_path: Path) -> None:
     b = write_bundle(tmp_path / "ok", {"road_nodes": _points(1)}, {})
     with pytest.raises(BundleError, match="territorio access"):
         b.layer("access_cells")
+
+
+def test_layer_rows_reads_one_comune_from_small_row_groups(tmp_path: Path) -> None:
+    # 70 rows (comuni 000 to 034, two rows each) in row groups of 30: 3 groups
+    codes = [f"001{i:03d}" for i in range(35) for _ in range(2)]
+    frame = gpd.GeoDataFrame(
+        {"pro_com_t": codes, "minutes": [10.0, 20.0] * 35},
+        geometry=[Point(7.6, 45.0)] * 70,
+        crs=4326,
+    )
+    b = write_bundle(tmp_path / "b", {"access_isochrones": frame, "nodes": _points(70)}, {})
+    import pyarrow.parquet as pq
+
+    assert pq.ParquetFile(b.path / "access_isochrones.parquet").metadata.num_row_groups == 3
+    assert pq.ParquetFile(b.path / "nodes.parquet").metadata.num_row_groups == 1
+    rows = b.layer_rows("access_isochrones", "pro_com_t", "001020")
+    assert rows["pro_com_t"].tolist() == ["001020", "001020"] and rows.crs.to_epsg() == 4326
+    assert len(b.layer_rows("access_isochrones", "pro_com_t", "001999")) == 0
+    # a layer already read whole is filtered in memory, with the same answer
+    b.layer("access_isochrones")
+    assert b.layer_rows("access_isochrones", "pro_com_t", "001020")["minutes"].tolist() == [
+        10.0,
+        20.0,
+    ]
+    with pytest.raises(BundleError, match="no layer 'access_cells'; run: territorio access"):
+        b.layer_rows("access_cells", "pro_com_t", "001020")

@@ -3,7 +3,9 @@
 :func:`compute_access` builds the :class:`~territorio.accessibility.context.AccessContext`
 once, runs :func:`~territorio.accessibility.indicators.category_indicators`
 for every category of the taxonomy (categories without services come out as
-``"no_data"``), and writes ``access_cells`` and ``access_municipalities`` plus a
+``"no_data"``), traces the 10/20/30-minute car isochrones from every comune's
+reference point (reusing the indicators' searches), and writes ``access_cells``,
+``access_municipalities`` and ``access_isochrones`` plus a
 ``manifest["access"]`` entry (parameters, mode, timings) with
 :func:`territorio.bundle.update_bundle` (atomic).
 
@@ -29,6 +31,11 @@ import pandas as pd
 
 from territorio.accessibility.context import AccessContext
 from territorio.accessibility.indicators import category_indicators
+from territorio.accessibility.isochrones import (
+    REFERENCE_CELL_M,
+    REFERENCE_MINUTES,
+    reference_isochrones,
+)
 from territorio.accessibility.network import Mode
 from territorio.bundle import Bundle, update_bundle
 from territorio.categories import CATEGORIES, check_category
@@ -135,6 +142,9 @@ def compute_access(
     ctx = AccessContext.from_bundle(bundle, cfg, mode=mode)
     t_ctx = time.perf_counter() - t0
     cells, munis, timings = compute_tables(ctx, bundle.layer("services"), progress=progress)
+    t_iso = time.perf_counter()
+    isos = reference_isochrones(ctx, progress=progress)
+    timings["isochrones"] = round(time.perf_counter() - t_iso, 4)
     t_all = time.perf_counter() - t0
     info: dict[str, Any] = {
         # the build these layers were derived from (territorio.freshness)
@@ -149,6 +159,12 @@ def compute_access(
         },
         "cells_outside_coverage": int((~ctx.cells["covered"]).sum()),
         "municipality_refs_outside_coverage": int((~ctx.municipalities["covered"]).sum()),
+        "isochrones": {
+            "minutes": list(REFERENCE_MINUTES),
+            "cell_m": REFERENCE_CELL_M,
+            "buffer_m": 100.0,
+            "from": "reference points",
+        },
         "timings_s": {
             "context": round(t_ctx, 3),
             "categories": timings,
@@ -156,5 +172,7 @@ def compute_access(
         },
     }
     return update_bundle(
-        bundle, {"access_cells": cells, "access_municipalities": munis}, {"access": info}
+        bundle,
+        {"access_cells": cells, "access_municipalities": munis, "access_isochrones": isos},
+        {"access": info},
     )

@@ -87,7 +87,7 @@ def plan_folder(settings: Settings) -> Path | None:
     """
     if settings.plan_path is not None:
         return settings.plan_path
-    from territorio.planning.run import default_plan_dir
+    from territorio.bundle import default_plan_dir
 
     guess = default_plan_dir(settings.bundle_path)
     return guess if (guess / "municipalities.parquet").is_file() else None

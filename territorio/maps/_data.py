@@ -11,16 +11,16 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from territorio.bundle import Bundle
-from territorio.errors import OutsideCoverageError, SourceNotFoundError
+from territorio.bundle import Bundle, default_plan_dir
+from territorio.errors import SourceNotFoundError
 
 log = logging.getLogger("territorio.maps")
 
 #: Files of the planning outputs folder the maps read (``territorio plan``).
 PLAN_FILES = ("municipalities.parquet", "clusters.parquet", "summary.json")
 
-#: Minutes of the municipality map's isochrones.
-ISOCHRONE_MINUTES = (10, 20, 30)
+#: The bundle layer of the isochrones from every comune's reference point.
+ISOCHRONE_LAYER = "access_isochrones"
 
 
 @dataclass
@@ -71,7 +71,7 @@ def resolve_plan_dir(bundle_path: Path, plan_dir: str | Path | None) -> Path | N
     ----------
     bundle_path
         The bundle folder; the default plan folder is
-        :func:`territorio.planning.run.default_plan_dir` of it.
+        :func:`territorio.bundle.default_plan_dir` of it.
     plan_dir
         An explicit folder (must exist), or None for the default when it
         exists.
@@ -81,8 +81,6 @@ def resolve_plan_dir(bundle_path: Path, plan_dir: str | Path | None) -> Path | N
     SourceNotFoundError
         If an explicit ``plan_dir`` does not exist.
     """
-    from territorio.planning.run import default_plan_dir
-
     if plan_dir is not None:
         p = Path(plan_dir)
         if not p.is_dir():
@@ -142,39 +140,30 @@ def marginality_table(plan: PlanOutputs) -> pd.DataFrame:
     return table.rename(columns={"index_status": "status"})
 
 
-def isochrones_for(
-    bundle: Bundle, lon: float, lat: float, *, minutes: tuple[int, ...] = ISOCHRONE_MINUTES
-) -> gpd.GeoDataFrame:
-    """Car isochrones (``minutes``, default 10/20/30) from a point, on the bundle's network.
-
-    Raises
-    ------
-    OutsideCoverageError
-        If the point is outside the road network's coverage.
-    """
-    from territorio.accessibility.isochrones import isochrones
-
-    result: gpd.GeoDataFrame = isochrones(bundle, [(lon, lat)], list(minutes), mode="car")
-    return result
-
-
 def municipality_isochrones(bundle: Bundle, row: pd.Series) -> tuple[gpd.GeoDataFrame | None, bool]:
-    """Isochrones from a municipality's reference point and whether it is outside coverage.
+    """The car isochrones from a comune's reference point, and whether it is outside coverage.
 
-    Returns ``(isochrones, False)`` for a covered reference point and
-    ``(None, True)`` when the municipality or its reference point is outside
-    the road network's coverage (the map then says so). Other errors
-    propagate.
+    They are read from the bundle's ``access_isochrones`` layer (10/20/30
+    minutes, traced by ``territorio access``), one comune's rows only.
+
+    Returns ``(isochrones, False)`` for a covered reference point (``minutes``
+    ascending, EPSG:4326), ``(None, True)`` when the comune or its reference
+    point is outside the road network's coverage (the map then says so), and
+    ``(None, False)`` when the bundle has no such layer (``territorio access``
+    has not run, or ran with a version that did not trace them).
     """
     if str(row.get("network_coverage", "full")) == "none":
         return None, True
     if "ref_lon" not in row.index or pd.isna(row["ref_lon"]):
         return None, True
-    try:
-        return isochrones_for(bundle, float(row["ref_lon"]), float(row["ref_lat"])), False
-    except OutsideCoverageError as exc:
-        log.info("no isochrones for %s: %s", row.get("pro_com_t"), exc)
+    if not bundle.has_layer(ISOCHRONE_LAYER):
+        log.info("no isochrones for %s: bundle has no %s layer", row.get("pro_com_t"), ISOCHRONE_LAYER)
+        return None, False
+    iso = bundle.layer_rows(ISOCHRONE_LAYER, "pro_com_t", str(row["pro_com_t"]))
+    if len(iso) == 0:
+        log.info("no isochrones for %s: reference point outside coverage", row.get("pro_com_t"))
         return None, True
+    return iso.sort_values("minutes").reset_index(drop=True), False
 
 
 def no_data_categories(access: pd.DataFrame | None, code: str) -> list[str]:

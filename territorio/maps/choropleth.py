@@ -9,26 +9,28 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from territorio.maps._style import (
+from territorio.maps._palette import (
     GREY,
-    HATCH_FILL,
     NO_DATA_FILL,
     OSM_TILES,
-    PROVINCE_TOLERANCE_M,
     TIME_COLOURS,
-    Legend,
-    base_map,
     category_label,
     check_lang,
+    fmt_min,
+    fmt_pct,
+    tr,
+)
+from territorio.maps._style import (
+    HATCH_FILL,
+    PROVINCE_TOLERANCE_M,
+    Legend,
+    base_map,
     class_index,
     class_rows,
     display_frame,
     feature_collection,
-    fmt_min,
-    fmt_pct,
     quantile_bins,
     swatch,
-    tr,
 )
 from territorio.schemas import require_columns
 

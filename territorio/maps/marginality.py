@@ -11,29 +11,31 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from territorio.maps._style import (
+from territorio.maps._palette import (
     GREY,
-    HATCH_FILL,
     UNREACHABLE_FILL,
     NO_DATA_FILL,
     OSM_TILES,
-    PROVINCE_TOLERANCE_M,
     SCORE_COLOURS,
     SNAI_COLOURS,
     SNAI_TEXT,
+    check_lang,
+    esc,
+    finite,
+    fmt_min,
+    tr,
+)
+from territorio.maps._style import (
+    HATCH_FILL,
+    PROVINCE_TOLERANCE_M,
     Legend,
     base_map,
-    check_lang,
     class_rows,
     display_frame,
     div_icon,
-    esc,
     feature_collection,
-    finite,
-    fmt_min,
     outline_row,
     swatch,
-    tr,
 )
 from territorio.maps._data import PlanOutputs, marginality_table
 from territorio.maps.choropleth import outside_mask
@@ -338,7 +340,7 @@ def plan_marginality_map(
 def _factor_label(code: Any, lang: str) -> str:
     if code is None or (isinstance(code, float) and not np.isfinite(code)):
         return ""
-    from territorio.maps._style import category_label
+    from territorio.maps._palette import category_label
 
     structural = {
         "altitude": ("Zona altimetrica", "Altitude zone"),

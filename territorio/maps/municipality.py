@@ -11,25 +11,27 @@ from folium.plugins import MarkerCluster
 
 from territorio.errors import NotFoundError
 from territorio.maps._assets import CLUSTER_CSS, CLUSTER_JS, use_local_assets
-from territorio.maps._style import (
+from territorio.maps._palette import (
     CATEGORY_STYLE,
     GREY,
-    HATCH_FILL,
-    MUNICIPALITY_TOLERANCE_M,
     NO_DATA_FILL,
     OSM_TILES,
-    Legend,
-    base_map,
     category_label,
     check_lang,
+    esc,
+    tr,
+)
+from territorio.maps._style import (
+    HATCH_FILL,
+    MUNICIPALITY_TOLERANCE_M,
+    Legend,
+    base_map,
     display_frame,
     div_icon,
-    esc,
     feature_collection,
     icon_html,
     icon_row,
     swatch,
-    tr,
 )
 from territorio.schemas import require_columns
 

@@ -12,16 +12,14 @@ from folium.plugins import MarkerCluster
 
 from territorio.errors import DataValidationError
 from territorio.maps._assets import CLUSTER_CSS, CLUSTER_JS, use_local_assets
+from territorio.maps._palette import OSM_TILES, esc, tr
 from territorio.maps._style import (
-    OSM_TILES,
     PROVINCE_TOLERANCE_M,
     Legend,
     base_map,
     display_frame,
     div_icon,
-    esc,
     feature_collection,
-    tr,
 )
 
 __all__ = ["OFFER_STYLE", "offers_frame", "offers_map"]

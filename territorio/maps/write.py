@@ -23,7 +23,7 @@ from territorio.maps._data import (
     no_data_categories,
     resolve_plan_dir,
 )
-from territorio.maps._style import check_lang, tr
+from territorio.maps._palette import check_lang, tr
 from territorio.maps.choropleth import choropleth_map
 from territorio.maps.marginality import plan_marginality_map
 from territorio.maps.municipality import municipality_map
@@ -80,7 +80,7 @@ def write_maps(
     plan_dir
         Folder of the planning outputs (``territorio plan``) drawn on the
         marginality map; default:
-        :func:`territorio.planning.run.default_plan_dir` of the bundle when
+        :func:`territorio.bundle.default_plan_dir` of the bundle when
         it exists. Without planning outputs the marginality map shows only
         the boundaries and says "run territorio plan first" (the index is
         never recomputed here with other parameters than the plan's).

@@ -35,19 +35,9 @@ from territorio.config import AccessConfig
 from territorio.errors import BundleError, ConfigError, NotFoundError
 from territorio.planning.config import PlanConfig
 
-__all__ = ["access_config_of", "default_plan_dir", "load_plan_config", "run_plan"]
+__all__ = ["access_config_of", "load_plan_config", "run_plan"]
 
 _R = TypeVar("_R")
-
-
-def default_plan_dir(bundle_path: str | Path) -> Path:
-    """Return where ``territorio plan`` writes by default: ``<bundle>-plan`` beside the bundle.
-
-    Outside the bundle folder on purpose: the bundle is replaced whole by each
-    ``build``/``access`` run, the planning outputs are not part of it.
-    """
-    p = Path(bundle_path)
-    return p.with_name(f"{p.name}-plan")
 
 
 def access_config_of(bundle: Any) -> AccessConfig:

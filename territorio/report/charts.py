@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from territorio.maps._style import CATEGORY_STYLE, category_label
+from territorio.maps._palette import CATEGORY_STYLE, category_label
 from territorio.report._texts import fmt_num
 
 __all__ = [

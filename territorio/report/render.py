@@ -3,8 +3,10 @@
 The page is the Jinja2 template ``templates/report.html`` (autoescaped: a
 comune's name is data, e.g. the comune literally named "None") with its
 stylesheet and two matplotlib pictures embedded as ``data:`` URIs. WeasyPrint
-lays it out on A4 and writes the PDF; its URL fetcher here refuses anything
-but ``data:`` URIs, so a report never touches the network.
+lays it out on A4 and writes the PDF (:mod:`territorio.report._printer`: in
+this process for :func:`report_pdf`, in a printer process started beforehand
+for :func:`write_reports`); it loads nothing but ``data:`` URIs, so a report
+never touches the network.
 
 Files are written to a temporary file in the target folder and renamed into
 place: an interrupted run never leaves a half-written PDF.
@@ -13,6 +15,7 @@ place: an interrupted run never leaves a half-written PDF.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import tempfile
 import threading
@@ -24,8 +27,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from territorio.bundle import current_umask
-from territorio.errors import ConfigError, OutsideCoverageError
-from territorio.report._texts import check_lang, finite
+from territorio.errors import ConfigError
+from territorio.report._printer import Printer, PrinterError, html_to_pdf
+from territorio.report._texts import check_lang
 from territorio.report.charts import comparison_chart, static_map
 from territorio.report.facts import report_facts
 from territorio.report.source import ReportSource
@@ -33,14 +37,6 @@ from territorio.report.source import ReportSource
 __all__ = ["report_filename", "report_html", "report_pdf", "write_reports"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-#: Minutes of the map's isochrones.
-ISOCHRONE_MINUTES = (10, 20, 30)
-#: Grid cell (metres) of the printed isochrones: a printed map shows 100-200 m
-#: per millimetre, and one fixed resolution samples the network's edges once
-#: per process (0.6 s on Turin) instead of once per automatic resolution
-#: (50 m alone took 2.4 s).
-ISOCHRONE_CELL_M = 100.0
 
 _ENV = Environment(
     loader=FileSystemLoader(str(TEMPLATES)),
@@ -57,37 +53,9 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _offline_fetcher() -> Any:
-    """WeasyPrint URL fetcher for ``data:`` URIs only: a report loads nothing from outside."""
-    from weasyprint.urls import URLFetcher
-
-    return URLFetcher(allowed_protocols=["data"], fail_on_errors=True)
-
-
-def _isochrones(src: ReportSource, row: Any) -> Any:
-    """Car isochrones (10/20/30 min) from the comune's reference point, or None outside coverage."""
-    from territorio.accessibility.isochrones import isochrones
-
-    if str(row.get("network_coverage", "full")) == "none" or not finite(row.get("ref_lon")):
-        return None
-    try:
-        return isochrones(
-            src.bundle,
-            [(float(row["ref_lon"]), float(row["ref_lat"]))],
-            list(ISOCHRONE_MINUTES),
-            mode="car",
-            cell_m=ISOCHRONE_CELL_M,
-        )
-    except OutsideCoverageError:
-        return None
-
-
 def _map_png(src: ReportSource, code: str, header: dict[str, Any], lang: str) -> bytes:
     munis = src.municipalities_metric
-    row = src.municipalities[src.municipalities["pro_com_t"] == code].iloc[0]
-    iso = _isochrones(src, row)
-    if iso is not None:
-        iso = iso.to_crs(munis.crs)
+    iso = src.isochrones(code)
     return static_map(
         munis,
         code,
@@ -133,12 +101,8 @@ def report_pdf(src: ReportSource, code: str, *, lang: str = "it") -> bytes:
     ConfigError
         If ``lang`` is neither ``"it"`` nor ``"en"``.
     """
-    from weasyprint import HTML
-
     with _RENDER_LOCK:
-        html = report_html(src, code, lang=lang)
-        pdf: bytes = HTML(string=html, url_fetcher=_offline_fetcher()).write_pdf()
-    return pdf
+        return html_to_pdf(report_html(src, code, lang=lang))
 
 
 def report_filename(code: str, lang: str) -> str:
@@ -187,10 +151,11 @@ def write_reports(
     progress
         Called with each code and its file once written.
     workers
-        Processes drawing the reports (default 1: this one). Each extra
-        process reads the bundle and builds the road network once (a few
-        seconds), so more than one pays off for many reports, e.g. a whole
-        province on a machine with that many cores.
+        Processes drawing and printing the reports. With 1 (default) this
+        process draws the pages and a printer process prints them (two cores
+        used, see :mod:`territorio.report._printer`); with more, each worker
+        process does both and reads the bundle once (about a second), which
+        pays off for many reports, e.g. a whole province.
 
     Returns
     -------
@@ -215,13 +180,35 @@ def write_reports(
     out.mkdir(parents=True, exist_ok=True)
     if workers > 1 and len(wanted) > 1:
         return _write_parallel(src, wanted, out, lang, progress, workers)
-    written = []
-    for code in wanted:
+    written: list[Path] = []
+
+    def publish(printer: Printer, code: str) -> None:
         path = out / report_filename(code, lang)
-        _write_atomic(path, report_pdf(src, code, lang=lang))
+        _write_atomic(path, printer.result())
         written.append(path)
         if progress is not None:
             progress(code, path)
+
+    # The printer process starts WeasyPrint while this one draws the first
+    # page, then prints page k while page k + 1 is drawn. At most one page and
+    # one PDF are in the pipe at a time: a page is sent only once the previous
+    # PDF has been received (two large messages crossing would block both).
+    with Printer() as printer:
+        printing: str | None = None
+        for code in wanted:
+            try:
+                html = report_html(src, code, lang=lang)
+            except BaseException:
+                if printing is not None:  # keep the page already printed
+                    with contextlib.suppress(PrinterError):
+                        publish(printer, printing)
+                raise
+            if printing is not None:
+                publish(printer, printing)
+            printer.submit(html)
+            printing = code
+        if printing is not None:
+            publish(printer, printing)
     return written
 
 

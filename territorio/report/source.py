@@ -19,7 +19,13 @@ import pandas as pd
 
 from territorio.bundle import Bundle
 from territorio.errors import MissingOutputsError, NotFoundError
-from territorio.maps._data import PlanOutputs, load_plan, resolve_plan_dir
+from territorio.maps._data import (
+    ISOCHRONE_LAYER,
+    PlanOutputs,
+    load_plan,
+    municipality_isochrones,
+    resolve_plan_dir,
+)
 
 __all__ = [
     "MIN_COMPARABLES",
@@ -222,6 +228,12 @@ class ReportSource:
                 f"bundle {name} has no travel times (layer access_municipalities); "
                 f"run: territorio access {self.bundle.path}"
             )
+        if not self.bundle.has_layer(ISOCHRONE_LAYER):
+            raise MissingOutputsError(
+                f"bundle {name} has no isochrones from the comuni's reference points "
+                f"(layer {ISOCHRONE_LAYER}: its travel times were computed by an older "
+                f"territorio); run: territorio access {self.bundle.path}"
+            )
         found = resolve_plan_dir(self.bundle.path, plan_dir)
         if found is None:
             raise MissingOutputsError(
@@ -350,6 +362,17 @@ class ReportSource:
 
         table: pd.DataFrame | None = self._get("scenario", build)
         return table
+
+    def isochrones(self, code: str) -> gpd.GeoDataFrame | None:
+        """Return the comune's 10/20/30-minute car isochrones in :attr:`metric_crs`, or None.
+
+        None when its reference point is outside the road network's coverage.
+        Read from the bundle per comune (``access_isochrones``), not cached:
+        the province's contours hold about 3 million vertices.
+        """
+        row = self.municipalities[self.municipalities["pro_com_t"] == code].iloc[0]
+        iso, _outside = municipality_isochrones(self.bundle, row)
+        return None if iso is None else iso.to_crs(self.metric_crs)
 
     def check(self, code: str) -> str:
         """Return ``code`` if it is a comune of the bundle (see :func:`check_code`)."""

@@ -33,7 +33,7 @@ from territorio.maps._data import (
     no_data_categories,
     resolve_plan_dir,
 )
-from territorio.maps._style import OSM_TILES, SNAI_TEXT, category_label, finite
+from territorio.maps._palette import OSM_TILES, SNAI_TEXT, category_label, finite
 from territorio.maps.choropleth import choropleth_map
 from territorio.maps.marginality import plan_marginality_map
 from territorio.maps.municipality import municipality_map
@@ -240,7 +240,7 @@ def build_router(
     plan_dir
         Folder of the planning outputs (``territorio plan``) shown on the
         marginality map and the municipality pages; default:
-        :func:`territorio.planning.run.default_plan_dir` of the bundle when
+        :func:`territorio.bundle.default_plan_dir` of the bundle when
         it exists. Without one, the pages say "run territorio plan first".
 
     Raises

@@ -264,8 +264,9 @@ def test_real_scenario_matches_territorio_plan(tmp_path: Path, torino_bundle: An
     """The API's scenario equals the one ``territorio plan`` wrote (same config, same data)."""
     import pandas as pd
 
+    from territorio.bundle import default_plan_dir
     from territorio.planning.config import ScenarioChange
-    from territorio.planning.run import default_plan_dir, load_plan_config
+    from territorio.planning.run import load_plan_config
 
     plan_dir = default_plan_dir(torino_bundle.path)
     cfg = load_plan_config(REAL_PLAN_CONFIG)

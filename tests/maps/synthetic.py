@@ -212,8 +212,36 @@ def road_edges_frame() -> gpd.GeoDataFrame:
     )
 
 
+def isochrones_frame() -> gpd.GeoDataFrame:
+    """The ``access_isochrones`` layer as ``territorio access`` writes it.
+
+    10/20/30 minutes on 100 m cells from each reference point within the
+    snap limit of the street: only Pinerolo's, at node 2.
+    """
+    from territorio.accessibility.isochrones import (
+        REFERENCE_CELL_M,
+        REFERENCE_MINUTES,
+        isochrones,
+    )
+    from territorio.accessibility.network import build_network
+    from territorio.errors import OutsideCoverageError
+
+    net = build_network(road_nodes_frame(), road_edges_frame())
+    parts = []
+    for m in municipalities_frame().itertuples():
+        try:
+            iso = isochrones(
+                net, [(m.ref_lon, m.ref_lat)], REFERENCE_MINUTES, cell_m=REFERENCE_CELL_M
+            )
+        except OutsideCoverageError:
+            continue
+        parts.append(iso.assign(pro_com_t=m.pro_com_t))
+    frame = pd.concat(parts, ignore_index=True)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=4326)
+
+
 def write_synthetic_bundle(target: Path) -> Bundle:
-    """Write the synthetic bundle (with roads and access table) to ``target``."""
+    """Write the synthetic bundle (with roads, access table and isochrones) to ``target``."""
     return write_bundle(
         target,
         {
@@ -222,6 +250,7 @@ def write_synthetic_bundle(target: Path) -> Bundle:
             "road_nodes": road_nodes_frame(),
             "road_edges": road_edges_frame(),
             "access_municipalities": access_frame(),
+            "access_isochrones": isochrones_frame(),
         },
         {"name": "synthetic test territory", "istat_year": 2023, "roads": {"modes": ["car"]}},
     )

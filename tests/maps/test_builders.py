@@ -18,13 +18,8 @@ from territorio.maps import (
     render_html,
 )
 from territorio.maps._data import load_plan, marginality_table, resolve_plan_dir
-from territorio.maps._style import (
-    HATCH_FILL,
-    NO_DATA_FILL,
-    UNREACHABLE_FILL,
-    class_index,
-    quantile_bins,
-)
+from territorio.maps._palette import NO_DATA_FILL, UNREACHABLE_FILL
+from territorio.maps._style import HATCH_FILL, class_index, quantile_bins
 from tests.maps import synthetic as syn
 
 REMOTE = re.compile(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//', re.IGNORECASE)
@@ -196,11 +191,11 @@ def test_municipality_map_isochrones_and_outside_note(tmp_path) -> None:
     assert not outside
     assert iso["minutes"].tolist() == [10.0, 20.0, 30.0]
     # 10 min on 15-min edges reaches 2/3 of each: 2 x 2,631 m of street. The
-    # grid method buffers 100 m on 50 m cells: a band 5 cells = 250 m wide,
-    # 5,262 m x 250 m = 1.32 km2 (+ the rounded ends).
-    assert iso["area_km2"].iloc[0] == pytest.approx(1.32, rel=0.05)
-    # 20 and 30 min reach the whole 7,892 m street: 7,892 x 250 = 1.97 km2.
-    assert iso["area_km2"].iloc[1] == pytest.approx(1.97, rel=0.05)
+    # stored isochrones buffer 100 m on 100 m cells: a band 3 cells = 300 m
+    # wide, 5,262 m x 300 m = 1.58 km2 (+ the ends).
+    assert iso["area_km2"].iloc[0] == pytest.approx(1.58, rel=0.05)
+    # 20 and 30 min reach the whole 7,892 m street: 7,892 x 300 = 2.37 km2.
+    assert iso["area_km2"].iloc[1] == pytest.approx(2.37, rel=0.05)
     assert iso["area_km2"].iloc[2] == iso["area_km2"].iloc[1]
     html = render_html(municipality_map(munis, "001191", isochrones=iso, tiles=None))
     assert html.count('"id": "iso-') == 3 and _has("≤ 30 min", html)

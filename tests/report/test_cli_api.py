@@ -98,16 +98,17 @@ def test_interrupted_run_leaves_no_partial_file(
     import territorio.report.render as render
 
     src = ReportSource(torino_bundle)
-    real = render.report_pdf
+    real = render.report_html
     calls: list[str] = []
 
-    def interrupted(source: ReportSource, code: str, *, lang: str = "it") -> bytes:
+    # interrupted while drawing the second page: the first, printed meanwhile, is kept
+    def interrupted(source: ReportSource, code: str, *, lang: str = "it") -> str:
         calls.append(code)
         if len(calls) == 2:
             raise KeyboardInterrupt
         return real(source, code, lang=lang)
 
-    monkeypatch.setattr(render, "report_pdf", interrupted)
+    monkeypatch.setattr(render, "report_html", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_reports(src, ["001168", "001272"], out_dir=tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["comune_001168_it.pdf"]
@@ -156,3 +157,16 @@ def test_api_unknown_comune_is_404_problem(api: TestClient, code: str, detail: s
     assert r.status_code == 404
     assert r.headers["content-type"] == "application/problem+json"
     assert detail in r.json()["detail"]
+
+
+def test_cli_isochrones_missing_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # travel times computed by a territorio that did not keep the isochrones
+    path = tmp_path / "bundle"
+    syn.write_synthetic_bundle(path)
+    syn.write_synthetic_plan(path.with_name("bundle-plan"))
+    (path / "access_isochrones.parquet").unlink()
+    out = tmp_path / "pdf"
+    assert main(["report", str(path), "-m", "001191", "--out", str(out)]) == 2
+    err = _one_line_error(capsys)
+    assert "layer access_isochrones" in err and f"run: territorio access {path}" in err
+    assert not out.exists()

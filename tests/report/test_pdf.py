@@ -55,7 +55,7 @@ def pdfs(
 
 def _klass(source: ReportSource, code: str, lang: str = "it") -> str | None:
     """The comune's SNAI class as the report words it (from the plan), None when it has none."""
-    from territorio.maps._style import SNAI_TEXT
+    from territorio.maps._palette import SNAI_TEXT
 
     m = source.municipalities
     klass = m.loc[m["pro_com_t"] == code, "snai_class"].iloc[0]

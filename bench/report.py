@@ -1,35 +1,32 @@
-"""Benchmark of the comune's PDF report on the real Turin bundle.
+"""Benchmark of the comune's PDF report on the province bundle.
 
 Run with ``.venv/bin/python bench/report.py [data/torino] [--all]``. Needs the
-bundle and its plan folder (``make run``). Prints, for one process:
+bundle and its plan folder (``make run``). Prints:
 
-- opening the sources (layers read once);
-- the first report (Torino), which also builds the road network and the
-  isochrone samples once per process;
-- steady-state seconds per report split into facts, map (isochrones and
-  drawing), chart and WeasyPrint, for a few comuni;
-- with ``--all``: every comune of the bundle, total and per-report quantiles.
+- cold ``territorio report -m CODE`` processes (what a user waits for), five
+  per comune: Torino, Ceresole Reale, None, Balme;
+- in one process: opening the sources, then steady-state seconds per report
+  split into facts, map, chart, the whole HTML page and WeasyPrint's PDF;
+- with ``--all``: every comune of the bundle with ``--workers 1`` (this
+  process draws, the printer process prints) and ``--workers 2``.
 
 Figures depend on the machine's load (2 shared cores here): quote them with
 that caveat, never as a test threshold.
 
-Measured 2026-12-01 on the Turin bundle (312 comuni, 36 fully covered), 2
-cores shared with other jobs (load average 4-6):
+Measured 2026-12-01 on the province bundle (vector-tile roads, 312 comuni),
+idle machine (load average 0.1):
 
-- steady state, one report: 0.3-0.4 s outside coverage (no isochrones),
-  0.4-1.3 s covered (Torino 1.3 s: map 0.38, chart 0.15, WeasyPrint 0.44);
-- a cold ``territorio report -m 001272``: 4.9 s wall (4.1 s CPU), of which
-  about 2 s are imports and 1.8 s the road network and isochrone edge
-  samples (once per process); ``-m 001019`` (outside coverage): 3.0 s;
-- ``territorio report --all``: 312 one-page PDFs (35 MB) in 146 s wall
-  (100 s CPU) in one process; ``--workers 2`` took 152 s wall (105 s CPU)
-  because the two cores were busy with other jobs: on two free cores it
-  would be about half the CPU time.
-
-On the whole-province bundle of main (vector-tile roads, every comune
-covered; a trial merge of this branch, 2026-12-01, same load):
-``territorio report --all --workers 2`` wrote 312 one-page PDFs in 252 s
-wall (186 s CPU).
+- cold report: Torino median 2.29 s [2.04-2.38], Ceresole Reale 2.28
+  [1.88-2.48], None 2.06 [1.91-2.13], Balme 1.90 [1.82-2.07]. Before the
+  isochrones were kept in the bundle and the printer process overlapped
+  WeasyPrint's start with the drawing: 5.9-7.5 s (Balme), of which about
+  2.5 s built the road network and sampled its edges for the isochrones,
+  0.8 s imported folium through ``territorio.maps`` and 0.5 s waited for
+  WeasyPrint's first page;
+- steady state: map 0.13-0.22 s, chart 0.1 s, page 0.25-0.49 s, PDF
+  0.2-0.43 s;
+- all 312 reports: 127.9 s with ``--workers 1``, 126.9 s with ``--workers
+  2`` (86 MB of PDFs).
 """
 
 from __future__ import annotations

@@ -60,6 +60,7 @@ CATEGORY_STYLE: dict[str, tuple[str, str]] = {
 }
 
 TEXT: dict[str, tuple[str, str]] = {
+    "legend": ("Legenda", "Legend"),
     "no_data": ("nessun dato", "no data"),
     "outside": ("fuori copertura della rete stradale", "outside road-network coverage"),
     "partial": ("copertura parziale", "partial coverage"),

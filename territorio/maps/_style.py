@@ -126,8 +126,17 @@ class HatchDefs(MacroElement):
         self.grey = GREY
 
 
+#: A legend taller than this share of its map starts folded (see :class:`Legend`).
+LEGEND_MAX_SHARE = 0.4
+
+
 class Legend(MacroElement):
     """A legend control; sections tied to a base layer show only while it is selected.
+
+    The legend folds into its title (a ``<details>`` element the reader opens
+    and closes) and starts folded when open it would cover more than
+    :data:`LEGEND_MAX_SHARE` of the map's height: the small map of the WPT
+    municipality page or a phone screen shows the map, not the legend.
 
     Parameters
     ----------
@@ -135,6 +144,11 @@ class Legend(MacroElement):
         ``(layer_name, html)`` pairs; ``layer_name`` None = always shown.
     initial
         Base layer shown first.
+    title
+        The legend's title, shown when folded ("Legenda" / "Legend").
+    notice
+        A warning shown above the title, folded or not (e.g. "no isochrones:
+        outside road-network coverage").
     """
 
     _template = Template(
@@ -148,6 +162,8 @@ class Legend(MacroElement):
         .territorio-cluster-label {color: #0b3c8c; font: bold 13px/18px "DejaVu Sans", Arial,
           sans-serif; text-align: center; text-shadow: 0 0 3px #fff, 0 0 3px #fff;}
         .territorio-legend h4 {margin: 0 0 4px; font-size: 13px;}
+        .territorio-legend summary {cursor: pointer; font-weight: bold; font-size: 13px;}
+        .territorio-legend details[open] summary {margin-bottom: 4px;}
         .territorio-legend .row {display: flex; align-items: center; gap: 6px; margin: 2px 0;}
         .territorio-legend .sw {width: 18px; height: 14px; border: 1px solid #555;
           flex: none; box-sizing: border-box;}
@@ -180,20 +196,34 @@ class Legend(MacroElement):
           }
           map.on("baselayerchange", function (e) { show(e.name); });
           show({{ this.initial_json }});
+          var box = legend.getContainer().querySelector("details");
+          if (box.offsetHeight > {{ this.max_share }} * map.getSize().y) {
+            box.open = false;
+          }
         })();
         {% endmacro %}
         """
     )
 
-    def __init__(self, sections: Iterable[tuple[str | None, str]], *, initial: str = "") -> None:
+    def __init__(
+        self,
+        sections: Iterable[tuple[str | None, str]],
+        *,
+        initial: str = "",
+        title: str,
+        notice: str | None = None,
+    ) -> None:
         super().__init__()
         self._name = "Legend"
-        parts = []
+        parts = [f'<p class="notice">{esc(notice)}</p>'] if notice else []
+        parts.append(f"<details open><summary>{esc(title)}</summary>")
         for layer, body in sections:
             attr = "" if layer is None else f' data-layer="{esc(layer)}"'
             parts.append(f"<div{attr}>{body}</div>")
+        parts.append("</details>")
         self.html_json = json.dumps("".join(parts))
         self.initial_json = json.dumps(initial)
+        self.max_share = LEGEND_MAX_SHARE
 
 
 def swatch(fill: str, label: str, *, border: str = "#555") -> str:

@@ -163,7 +163,7 @@ def choropleth_map(
     common = swatch(NO_DATA_FILL, tr("no_data", lang))
     common += swatch(HATCH_FILL, tr("outside", lang), border=GREY)
     sections.append((None, common))
-    Legend(sections, initial=names[0] if names else "").add_to(fmap)
+    Legend(sections, initial=names[0] if names else "", title=tr("legend", lang)).add_to(fmap)
     if len(names) > 1:
         folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap

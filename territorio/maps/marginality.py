@@ -298,9 +298,12 @@ def marginality_map(
             f"★</div><span>{esc(site_label)}</span></div>"
         )
     sections.append((None, always))
-    if notice:
-        sections.insert(0, (None, f'<p class="notice">{esc(notice)}</p>'))
-    Legend(sections, initial=base_names[0] if base_names else "").add_to(fmap)
+    Legend(
+        sections,
+        initial=base_names[0] if base_names else "",
+        title=tr("legend", lang),
+        notice=notice,
+    ).add_to(fmap)
     if (
         len(base_names) > 1
         or (clusters is not None and len(clusters))

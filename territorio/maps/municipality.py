@@ -166,8 +166,6 @@ def municipality_map(
             swatch(ISOCHRONE_COLOURS.get(int(m), "#cccccc"), f"≤ {int(m)} min")
             for m in sorted(set(minutes))
         )
-    elif isochrones_outside:
-        legend += f'<p class="notice">{esc(tr("iso_outside", lang))}</p>'
     note = (
         tr("outside", lang) if outside else (tr("partial", lang) if coverage == "partial" else "")
     )
@@ -217,7 +215,8 @@ def municipality_map(
     if no_data:
         missing = ", ".join(category_label(c, lang) for c in no_data)
         legend += swatch(NO_DATA_FILL, f"{tr('no_data', lang)}: {missing}")
-    Legend([(None, legend)]).add_to(fmap)
+    notice = tr("iso_outside", lang) if isochrones_outside and iso is None else None
+    Legend([(None, legend)], title=tr("legend", lang), notice=notice).add_to(fmap)
     # Collapsed: on a municipality page the map is a small frame, and the
     # legend already names every layer.
     folium.LayerControl(collapsed=True).add_to(fmap)

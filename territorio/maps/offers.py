@@ -155,5 +155,5 @@ def offers_map(
         style = OFFER_STYLE.get(cat)
         label = (style[2] if lang == "it" else style[3]) if style else cat
         legend += f'<div class="row">{offer_icon_html(cat)}<span>{esc(label)} ({n})</span></div>'
-    Legend([(None, legend)]).add_to(fmap)
+    Legend([(None, legend)], title=tr("legend", lang)).add_to(fmap)
     return fmap

@@ -201,11 +201,17 @@ def main() -> None:
         ours_rev = dijkstra(net.reverse, indices=fac_nodes[cat], min_only=True)
         theirs = res[cat][1].to_numpy()
         ok = theirs < 7200
-        same_to = np.mean(np.isclose(theirs[ok], ours_rev[ok], atol=0.01))
-        same_from = np.mean(np.isclose(theirs[ok], ours_fwd[ok], atol=0.01))
+        # pandana keeps impedances in float32: over a path of hundreds of edges its
+        # sums drift by up to about 1e-4 of the time (0.06 s at 12 minutes on the
+        # province), so "equal" allows that; an absolute 0.01 s read as 71-86%
+        # disagreement, all of it rounding
+        same_to = np.mean(np.isclose(theirs[ok], ours_rev[ok], rtol=1e-4, atol=0.01))
+        same_from = np.mean(np.isclose(theirs[ok], ours_fwd[ok], rtol=1e-4, atol=0.01))
+        worst = float(np.max(np.abs(theirs[ok] - ours_rev[ok]))) if ok.any() else float("nan")
         agree = (
-            f"{cat}: pandana == ours (to the facility) on {same_to:.1%} of nodes, "
-            f"== times from the facility on {same_from:.1%}"
+            f"{cat}: pandana == ours (to the facility, float32 tolerance) on {same_to:.1%} "
+            f"of nodes (largest difference {worst:.3f} s); == times from the facility on "
+            f"{same_from:.1%} (one-way streets)"
         )
     except ImportError:
         print("pandana not installed: (c) skipped (pip install pandana)")

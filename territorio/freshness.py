@@ -90,6 +90,12 @@ def stale_access(bundle: Bundle) -> str | None:
     """Return why the access layers do not match ``bundle``, or None (also without them)."""
     if not bundle.has_layer("access_municipalities"):
         return None
+    if not bundle.has_layer("access_isochrones"):
+        return (
+            f"the access layers of {bundle.path} were computed by an older territorio, "
+            "without the isochrones from the reference points (access_isochrones) that "
+            f"the maps and reports read; run: territorio access {bundle.path}"
+        )
     access = bundle.manifest.get("access")
     recorded = access.get("build_id") if isinstance(access, dict) else None
     return _why(

@@ -91,10 +91,18 @@ def test_maps_record_the_build_and_go_stale_with_a_new_build(tmp_path: Path) -> 
 
 
 def test_access_layers_of_another_build_are_flagged(tmp_path: Path) -> None:
-    b = write_bundle(tmp_path / "t", {"access_municipalities": syn.access_frame()}, {})
+    layers = {
+        "access_municipalities": syn.access_frame(),
+        "access_isochrones": syn.isochrones_frame(),
+    }
+    b = write_bundle(tmp_path / "t", layers, {})
     assert "territorio access" in (stale_access(b) or "")  # no access.build_id recorded
     b = update_bundle(b, {}, {"access": {"build_id": b.build_id}})
     assert stale_access(b) is None
+    # travel times of an older territorio, without the reference-point isochrones
+    (b.path / "access_isochrones.parquet").unlink()
+    why = stale_access(Bundle(b.path)) or ""
+    assert "without the isochrones" in why and f"run: territorio access {b.path}" in why
 
 
 def test_manifest_headline_is_the_roads_osm_date_not_the_old_poi_file() -> None:

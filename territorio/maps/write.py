@@ -19,6 +19,7 @@ from territorio.maps._assets import render_html
 from territorio.maps._data import (
     load_plan,
     marginality_table,
+    ISOCHRONE_LAYER,
     municipality_isochrones,
     no_data_categories,
     resolve_plan_dir,
@@ -191,6 +192,12 @@ def write_maps(
         if iso_outside and progress:
             print(
                 f"maps: {code} {row['name']}: no isochrones, outside road-network coverage",
+                file=sys.stderr,
+            )
+        elif iso is None and progress:
+            print(
+                f"maps: {code} {row['name']}: no isochrones: the bundle has no "
+                f"{ISOCHRONE_LAYER} layer (run: territorio access {b.path})",
                 file=sys.stderr,
             )
         emit(

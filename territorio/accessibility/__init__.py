@@ -5,7 +5,7 @@ Heavy modules are imported lazily: ``import territorio.accessibility`` is cheap.
 
 from __future__ import annotations
 
-from typing import Any
+from territorio._lazy import lazy_attributes
 
 __all__ = [
     "AccessContext",
@@ -20,22 +20,15 @@ __all__ = [
 ]
 
 _WHERE = {
-    "AccessContext": "context",
-    "NearestTimes": "context",
-    "RoadNetwork": "network",
-    "build_network": "network",
-    "network_from_bundle": "network",
-    "category_indicators": "indicators",
-    "compute_access": "compute",
-    "isochrones": "isochrones",
-    "isochrones_geojson": "isochrones",
+    "AccessContext": "territorio.accessibility.context",
+    "NearestTimes": "territorio.accessibility.context",
+    "RoadNetwork": "territorio.accessibility.network",
+    "build_network": "territorio.accessibility.network",
+    "network_from_bundle": "territorio.accessibility.network",
+    "category_indicators": "territorio.accessibility.indicators",
+    "compute_access": "territorio.accessibility.compute",
+    "isochrones": "territorio.accessibility.isochrones",
+    "isochrones_geojson": "territorio.accessibility.isochrones",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        import importlib
-
-        mod = importlib.import_module(f"territorio.accessibility.{_WHERE[name]}")
-        return getattr(mod, name)
-    raise AttributeError(f"module 'territorio.accessibility' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _WHERE)

@@ -13,8 +13,9 @@ planning outputs or the labels (the PDF report reads ``maps._data`` and
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from territorio._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from territorio.maps._assets import render_html
@@ -48,7 +49,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'territorio.maps' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _WHERE)

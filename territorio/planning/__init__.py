@@ -7,8 +7,9 @@ Submodules are imported on demand (nothing heavy happens at import time):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from territorio._lazy import lazy_attributes
 from territorio.planning.config import PlanConfig
 
 if TYPE_CHECKING:
@@ -17,9 +18,4 @@ if TYPE_CHECKING:
 __all__ = ["PlanConfig", "run_plan"]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "run_plan":
-        from territorio.planning.run import run_plan
-
-        return run_plan
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, {"run_plan": "territorio.planning.run"})

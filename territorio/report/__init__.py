@@ -12,8 +12,9 @@ web router does) does not load matplotlib or WeasyPrint.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from territorio._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from territorio.report.render import report_filename, report_html, report_pdf, write_reports
@@ -40,7 +41,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'territorio.report' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _WHERE)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from territorio.errors import ConfigError
-
-LANGS = ("it", "en")
+from territorio.maps._palette import finite
 
 TEXTS: dict[str, dict[str, str]] = {
     "it": {
@@ -222,21 +219,6 @@ STRUCTURAL_FACTORS = {
     "density": ("Bassa densità", "Low density"),
     "old_age": ("Indice di vecchiaia", "Old-age index"),
 }
-
-
-def check_lang(lang: str) -> str:
-    """Return ``lang`` if it is ``"it"`` or ``"en"``; else raise :class:`ConfigError`."""
-    if lang not in LANGS:
-        raise ConfigError(f"unknown language {lang!r}; use 'it' or 'en'")
-    return lang
-
-
-def finite(value: Any) -> bool:
-    """Whether ``value`` is a finite number (not None, NaN or infinite)."""
-    try:
-        return value is not None and math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def fmt_int(value: Any, lang: str) -> str:

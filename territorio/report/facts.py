@@ -9,12 +9,11 @@ import pandas as pd
 
 from territorio._version import __version__
 from territorio.categories import CATEGORIES
-from territorio.maps._palette import SNAI_TEXT, category_label
+from territorio.maps._palette import SNAI_TEXT, category_label, finite
 from territorio.report._texts import (
     ALTITUDE_ZONE_EN,
     STRUCTURAL_FACTORS,
     TEXTS,
-    finite,
     fmt_int,
     fmt_min,
     fmt_num,

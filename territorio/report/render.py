@@ -28,8 +28,8 @@ from markupsafe import Markup
 
 from territorio.bundle import current_umask
 from territorio.errors import ConfigError
+from territorio.maps._palette import check_lang
 from territorio.report._printer import Printer, PrinterError, html_to_pdf
-from territorio.report._texts import check_lang
 from territorio.report.charts import comparison_chart, static_map
 from territorio.report.facts import report_facts
 from territorio.report.source import ReportSource

@@ -166,6 +166,22 @@ def municipality_isochrones(bundle: Bundle, row: pd.Series) -> tuple[gpd.GeoData
     return iso.sort_values("minutes").reset_index(drop=True), False
 
 
+def isochrone_view(bounds: Any, isochrones: gpd.GeoDataFrame | None) -> list[float]:
+    """Return ``bounds`` (minx, miny, maxx, maxy) widened to the smallest isochrone.
+
+    A map shows the comune and its shortest-time area (10 minutes): a city's
+    30-minute area reaches far beyond what one screen or page can show
+    legibly. ``isochrones`` (``minutes``, geometry) must be in the CRS of
+    ``bounds``; None or empty leaves ``bounds`` as they are.
+    """
+    out = [float(b) for b in bounds]
+    if isochrones is None or len(isochrones) == 0:
+        return out
+    first = isochrones[isochrones["minutes"] == isochrones["minutes"].min()]
+    ib = first.total_bounds
+    return [min(out[0], ib[0]), min(out[1], ib[1]), max(out[2], ib[2]), max(out[3], ib[3])]
+
+
 def no_data_categories(access: pd.DataFrame | None, code: str) -> list[str]:
     """Return the categories with status ``no_data`` for ``code`` in ``access_municipalities``.
 

@@ -11,6 +11,7 @@ from folium.plugins import MarkerCluster
 
 from territorio.errors import NotFoundError
 from territorio.maps._assets import CLUSTER_CSS, CLUSTER_JS, use_local_assets
+from territorio.maps._data import isochrone_view
 from territorio.maps._palette import (
     CATEGORY_STYLE,
     GREY,
@@ -134,16 +135,7 @@ def municipality_map(
             isochrones.sort_values("minutes", ascending=False).reset_index(drop=True),
             tolerance_m=tolerance_m,
         )
-        # Fit the municipality and its 10-minute area: the 30-minute contour
-        # of a city reaches far beyond what one screen can show legibly.
-        small = iso[iso["minutes"] == iso["minutes"].min()]
-        ib = small.total_bounds
-        bounds = [
-            min(bounds[0], ib[0]),
-            min(bounds[1], ib[1]),
-            max(bounds[2], ib[2]),
-            max(bounds[3], ib[3]),
-        ]
+        bounds = isochrone_view(bounds, iso)
     fmap = base_map(bounds, tiles=tiles)
     legend = ""
     if iso is not None:

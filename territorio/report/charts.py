@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from territorio.maps._data import isochrone_view
 from territorio.maps._palette import CATEGORY_STYLE, category_label
 from territorio.report._texts import fmt_num
 
@@ -153,17 +154,7 @@ def static_map(
     fig = Figure(figsize=(size_cm[0] / 2.54, size_cm[1] / 2.54))
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     aspect = size_cm[0] / size_cm[1]
-    bounds = list(muni.total_bounds)
-    if isochrones is not None and len(isochrones):
-        # the comune and its 10-minute area: a city's 30-minute area is too wide to read
-        first = isochrones[isochrones["minutes"] == isochrones["minutes"].min()]
-        ib = first.total_bounds
-        bounds = [
-            min(bounds[0], ib[0]),
-            min(bounds[1], ib[1]),
-            max(bounds[2], ib[2]),
-            max(bounds[3], ib[3]),
-        ]
+    bounds = isochrone_view(muni.total_bounds, isochrones)
     # room below the comune for the scale bar and the attribution
     bounds[1] -= 0.08 * (bounds[3] - bounds[1])
     x0, y0, x1, y1 = _fit(bounds, aspect)

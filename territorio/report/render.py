@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import os
 import tempfile
 import threading
@@ -47,6 +48,16 @@ _ENV = Environment(
 # WeasyPrint's layout and matplotlib's font cache are not documented as
 # thread-safe: one report at a time per process (the API's worker threads).
 _RENDER_LOCK = threading.Lock()
+
+
+@functools.cache
+def _stylesheet() -> Markup:
+    """Return the report's stylesheet, read once.
+
+    Ours and trusted, so not escaped (autoescaping would turn its quotes into
+    ``&#34;``).
+    """
+    return Markup((TEMPLATES / "report.css").read_text(encoding="utf-8"))
 
 
 def _data_uri(png: bytes) -> str:
@@ -81,11 +92,9 @@ def report_html(src: ReportSource, code: str, *, lang: str = "it") -> str:
     facts = report_facts(src, code, lang)
     map_png = _map_png(src, code, facts["header"], lang)
     chart = comparison_chart(facts["comparison"], lang=lang) if facts["group"] else None
-    # our own stylesheet, trusted: not escaped (autoescaping would turn its quotes into &#34;)
-    css = Markup((TEMPLATES / "report.css").read_text(encoding="utf-8"))
     return _ENV.get_template("report.html").render(
         **facts,
-        css=css,
+        css=_stylesheet(),
         map_uri=_data_uri(map_png),
         chart_uri=_data_uri(chart) if chart else None,
     )

@@ -404,3 +404,13 @@ def any_db_client(make_settings: Callable[..., Settings], db_url: str) -> Iterat
     """A client on a fresh database of each backend."""
     with TestClient(create_app(make_settings(database_url=db_url))) as c:
         yield c
+
+
+@pytest.fixture()
+def plan_client(
+    make_settings: Callable[..., Settings], tmp_path: Path, bundle_path: Path
+) -> Iterator[TestClient]:
+    """Planning results where 001002 and 001003 form cluster C01 (see conftest.make_plan)."""
+    plan = make_plan(tmp_path / "plan", bundle_path)
+    with TestClient(create_app(make_settings(plan_path=plan))) as c:
+        yield c

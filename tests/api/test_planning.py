@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from territorio.api import Settings, create_app
@@ -20,16 +19,6 @@ from territorio.api.models import (
 
 from .conftest import make_plan
 from .support import body, problem
-
-
-@pytest.fixture()
-def plan_client(
-    make_settings: Callable[..., Settings], tmp_path: Path, bundle_path: Path
-) -> Iterator[TestClient]:
-    """Planning results where 001002 and 001003 form cluster C01 (see conftest.make_plan)."""
-    plan = make_plan(tmp_path / "plan", bundle_path)
-    with TestClient(create_app(make_settings(plan_path=plan))) as c:
-        yield c
 
 
 def test_filters_by_class_and_score(plan_client: TestClient) -> None:

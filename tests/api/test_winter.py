@@ -8,26 +8,11 @@ assumed low), and change nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
-import pytest
 from fastapi.testclient import TestClient
 
-from territorio.api import Settings, create_app
 from territorio.api.models import ScenarioOut
 
-from .conftest import make_plan
 from .support import body, problem
-
-
-@pytest.fixture()
-def plan_client(
-    make_settings: Callable[..., Settings], tmp_path: Path, bundle_path: Path
-) -> Iterator[TestClient]:
-    plan = make_plan(tmp_path / "plan", bundle_path)
-    with TestClient(create_app(make_settings(plan_path=plan))) as c:
-        yield c
 
 
 def test_winter_preset_runs_and_explains_what_it_could_not_match(plan_client: TestClient) -> None:

@@ -62,6 +62,22 @@ def chain_services(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
     return df
 
 
+def point_cells(m: pd.DataFrame, pts: gpd.GeoSeries) -> gpd.GeoDataFrame:
+    """One 100 m population cell per comune, centred on its reference point ``pts``."""
+    metric = pts.to_crs("EPSG:32632")
+    return gpd.GeoDataFrame(
+        {
+            "cell_id": [f"cell-{c}" for c in CODES],
+            "pro_com_t": CODES,
+            "pop_total": m["pop_total"].astype(float).to_numpy(),
+            "pop_65_plus": m["pop_65_plus"].astype(float).to_numpy(),
+            "pop_under_15": m["pop_0_14"].astype(float).to_numpy(),
+        },
+        geometry=[box(p.x - 50, p.y - 50, p.x + 50, p.y + 50) for p in metric],
+        crs="EPSG:32632",
+    ).to_crs("EPSG:4326")
+
+
 def chain_context(
     edges: list[tuple[int, int, float, float]],
     *,
@@ -92,20 +108,12 @@ def chain_context(
         }
     )
     net = build_network(nodes, e, metric_crs="EPSG:32632")
-    metric = pts.to_crs("EPSG:32632")
-    cells = gpd.GeoDataFrame(
-        {
-            "cell_id": [f"cell-{c}" for c in CODES],
-            "pro_com_t": CODES,
-            "pop_total": m["pop_total"].astype(float).to_numpy(),
-            "pop_65_plus": m["pop_65_plus"].astype(float).to_numpy(),
-            "pop_under_15": m["pop_0_14"].astype(float).to_numpy(),
-        },
-        geometry=[box(p.x - 50, p.y - 50, p.x + 50, p.y + 50) for p in metric],
-        crs="EPSG:32632",
-    ).to_crs("EPSG:4326")
     return AccessContext.from_layers(
-        net, cells, m, AccessConfig(), service_categories=service_categories or {}
+        net,
+        point_cells(m, pts),
+        m,
+        AccessConfig(),
+        service_categories=service_categories or {},
     )
 
 

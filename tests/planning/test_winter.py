@@ -29,7 +29,7 @@ from territorio.planning.marginality import index_from_access
 from territorio.planning.scenarios import Baseline, indicators
 from territorio.planning.snai import classify
 from territorio.planning.winter import closed_edges, run_winter
-from tests.planning.chain import CODES, chain_municipalities, service_at
+from tests.planning.chain import CODES, chain_municipalities, point_cells, service_at
 
 ROADS = [
     # u, v, minutes, ref, name, altitude, comune of the midpoint
@@ -72,21 +72,7 @@ def _world() -> tuple[AccessContext, Baseline, pd.DataFrame, gpd.GeoDataFrame]:
         }
     )
     net = build_network(nodes, edges, metric_crs="EPSG:32632")
-    metric = pts.to_crs("EPSG:32632")
-    from shapely.geometry import box
-
-    cells = gpd.GeoDataFrame(
-        {
-            "cell_id": [f"cell-{c}" for c in CODES],
-            "pro_com_t": CODES,
-            "pop_total": m["pop_total"].astype(float).to_numpy(),
-            "pop_65_plus": m["pop_65_plus"].astype(float).to_numpy(),
-            "pop_under_15": m["pop_0_14"].astype(float).to_numpy(),
-        },
-        geometry=[box(p.x - 50, p.y - 50, p.x + 50, p.y + 50) for p in metric],
-        crs="EPSG:32632",
-    ).to_crs("EPSG:4326")
-    ctx = AccessContext.from_layers(net, cells, m, AccessConfig())
+    ctx = AccessContext.from_layers(net, point_cells(m, pts), m, AccessConfig())
     svc = service_at("001901", "pharmacy", "ph:alfa")
     c, mm = indicators(ctx, svc, "pharmacy")
     pop = ctx.cells[["cell_id", "pro_com_t", "pop_total", "pop_65_plus"]]

@@ -40,6 +40,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from territorio._version import __version__
@@ -129,8 +130,7 @@ class Bundle:
     def layer(self, name: str) -> Any:
         """Return a layer: a GeoDataFrame for spatial layers, else a DataFrame."""
         if name not in self._cache:
-            path = self._layer_path(name)
-            self._cache[name] = _reader(path)(path)
+            self._cache[name] = self._read(name)
         return self._cache[name]
 
     def layer_rows(self, name: str, column: str, value: str) -> Any:
@@ -143,26 +143,30 @@ class Bundle:
         Raises
         ------
         BundleError
-            If the layer does not exist (the message names the command).
+            If the layer does not exist or is not readable (the message names
+            the command that writes it again).
         """
         if name in self._cache:
             frame = self._cache[name]
             return frame[frame[column].astype(str) == value]
-        path = self._layer_path(name)
-        return _reader(path)(path, filters=[(column, "==", value)])
+        return self._read(name, filters=[(column, "==", value)])
 
-    def _layer_path(self, name: str) -> Path:
+    def _read(self, name: str, **kwargs: Any) -> Any:
+        """Read a layer file: GeoParquet as a GeoDataFrame, else a DataFrame."""
         path = self.path / f"{name}.parquet"
+        access = name.startswith("access_")
+        hint = f"run: territorio access {self.path}" if access else "rebuild the bundle"
         if not path.is_file():
-            hint = "run: territorio access" if name.startswith("access_") else "rebuild the bundle"
             raise BundleError(f"bundle {self.path} has no layer {name!r}; {hint}")
-        return path
-
-
-def _reader(path: Path) -> Any:
-    """``geopandas.read_parquet`` for a GeoParquet file, else ``pandas.read_parquet``."""
-    meta = pq.read_schema(path).metadata or {}
-    return gpd.read_parquet if b"geo" in meta else pd.read_parquet
+        try:
+            meta = pq.read_schema(path).metadata or {}
+            read = gpd.read_parquet if b"geo" in meta else pd.read_parquet
+            return read(path, **kwargs)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise BundleError(
+                f"layer {name!r} of bundle {self.path} is not a readable Parquet file "
+                f"({path}: {exc}); {hint}"
+            ) from exc
 
 
 def default_plan_dir(bundle_path: str | Path) -> Path:

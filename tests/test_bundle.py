@@ -112,3 +112,15 @@ def test_layer_rows_reads_one_comune_from_small_row_groups(tmp_path: Path) -> No
     ]
     with pytest.raises(BundleError, match="no layer 'access_cells'; run: territorio access"):
         b.layer_rows("access_cells", "pro_com_t", "001020")
+
+
+def test_a_damaged_layer_file_is_a_bundle_error_naming_file_and_fix(tmp_path: Path) -> None:
+    b = write_bundle(tmp_path / "b", {"nodes": _points(3), "access_isochrones": _points(3)}, {})
+    for name in ("nodes", "access_isochrones"):
+        (b.path / f"{name}.parquet").write_text("not parquet", encoding="utf-8")
+    fresh = Bundle(b.path)
+    with pytest.raises(BundleError, match=r"layer 'nodes' .* not a readable Parquet.*rebuild"):
+        fresh.layer("nodes")
+    fix = f"run: territorio access {b.path}"
+    with pytest.raises(BundleError, match=rf"access_isochrones.parquet: .*{fix}$"):
+        fresh.layer_rows("access_isochrones", "node_id", "1")
